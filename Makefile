@@ -1,0 +1,53 @@
+# moviepipe: `make demo` runs the pipeline end to end, `make test` runs the whole suite.
+# Both create .venv and install the pinned dependencies from requirements.lock on first use.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml 2>/dev/null | cksum | cut -d' ' -f1)
+PYTEST_ARGS ?=
+
+.PHONY: all venv test unit lint format demo bench lock clean
+
+all: test
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "moviepipe needs Python 3.11 or newer (found %s)" % sys.version.split()[0])'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+venv: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy movie_events producers consumers moviepipe tests
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# The whole suite: lint, unit, integration (moto server over HTTP), Terraform and end-to-end tests.
+# pytest's exit code 5 ("no tests ran") fails the target like any other non-zero code.
+test: lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+demo: $(STAMP)
+	$(BIN)/moviepipe local demo
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.benchmarks
+
+# Re-pin every dependency (needs the package registry); commit the result.
+lock:
+	$(PYTHON) -m venv /tmp/moviepipe-lock && /tmp/moviepipe-lock/bin/pip install --quiet uv
+	/tmp/moviepipe-lock/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-header -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -1,0 +1,169 @@
+"""Typed movie events in a CloudEvents 1.0 structured-JSON envelope.
+
+This is the single source of truth for the event schema: producers build these models, consumers parse
+into them, and ``docs/schemas/*.json`` is generated from them. Rules, and why:
+
+* Unknown fields are kept, not rejected (``extra="allow"``): a producer may add a field before every
+  consumer knows it, and a consumer must not dead-letter such events.
+* Required fields and types are strict (no ``"8.3"`` for a rating, no ``true`` for a string): a wrong
+  type is a producer bug that should surface at once, not be coerced into a wrong email.
+* ``id`` is unique per event; consumers use it as their idempotency key.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Final, Literal, Self, TypeAlias
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictStr,
+    field_serializer,
+    model_validator,
+)
+
+SPEC_VERSION: Final = "1.0"
+CONTENT_TYPE: Final = "application/json"
+DEFAULT_SOURCE = "urn:moviepipe:producer"
+
+#: Longest title accepted. Titles longer than this are data errors, not movies (and would not fit an
+#: email subject line anyway).
+MAX_TITLE_LENGTH = 500
+MAX_ID_LENGTH = 256
+MAX_GENRES = 50
+
+
+def _no_control_characters(value: str) -> str:
+    # CR/LF and other control characters in an id or title are never legitimate and are the raw
+    # material of header injection; refusing them at the contract keeps every consumer safe.
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        raise ValueError("must not contain control characters (such as CR or LF)")
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+Text = Annotated[StrictStr, AfterValidator(_no_control_characters), AfterValidator(_not_blank)]
+MovieId = Annotated[Text, Field(min_length=1, max_length=MAX_ID_LENGTH)]
+Title = Annotated[Text, Field(min_length=1, max_length=MAX_TITLE_LENGTH)]
+Rating = Annotated[float, Field(strict=True, ge=0, le=10, allow_inf_nan=False)]
+Genre = Annotated[Text, Field(min_length=1, max_length=100)]
+Genres = Annotated[list[Genre], Field(max_length=MAX_GENRES)]
+
+
+class _Open(BaseModel):
+    """Base for payloads: tolerant of unknown fields, strict on the known ones."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class MovieData(_Open):
+    """A movie as carried by MovieCreated and MovieUpdated."""
+
+    id: MovieId
+    title: Title
+    rating: Rating
+    genres: Genres
+
+
+class PreviousMovieValues(_Open):
+    """The values a MovieUpdated changed, before the change (only the fields that changed)."""
+
+    title: Title | None = None
+    rating: Rating | None = None
+    genres: Genres | None = None
+
+
+class MovieUpdatedData(MovieData):
+    previous: PreviousMovieValues | None = None
+
+
+class MovieDeletedData(_Open):
+    id: MovieId
+    title: Title | None = None
+
+
+EventType: TypeAlias = Literal["MovieCreated", "MovieUpdated", "MovieDeleted"]
+
+
+class _CloudEvent(BaseModel):
+    """CloudEvents 1.0 structured-mode envelope shared by all movie events."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    event_type: ClassVar[EventType]
+
+    specversion: Literal["1.0"] = "1.0"
+    id: Annotated[Text, Field(min_length=1, max_length=128)] = Field(
+        default_factory=lambda: str(uuid.uuid4())
+    )
+    source: Annotated[Text, Field(min_length=1, max_length=512)] = DEFAULT_SOURCE
+    time: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
+    subject: MovieId | None = None
+    datacontenttype: Literal["application/json"] = "application/json"
+
+    @field_serializer("time")
+    def _rfc3339(self, value: datetime) -> str:
+        text = value.astimezone(UTC).isoformat()
+        return text.replace("+00:00", "Z")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_subject(cls, values: Any) -> Any:
+        # The subject is the movie id; fill it from data so producers need not repeat it.
+        if isinstance(values, dict) and values.get("subject") is None:
+            data = values.get("data")
+            movie_id = data.get("id") if isinstance(data, dict) else getattr(data, "id", None)
+            if movie_id is not None:
+                values = {**values, "subject": movie_id}
+        return values
+
+    @model_validator(mode="after")
+    def _subject_matches_data(self) -> Self:
+        movie_id = getattr(getattr(self, "data", None), "id", None)
+        if self.subject != movie_id:
+            raise ValueError(f"subject {self.subject!r} does not match data.id {movie_id!r}")
+        return self
+
+    @property
+    def movie_id(self) -> str:
+        return str(self.subject)
+
+    def to_json(self) -> str:
+        """The exact bytes that go on the wire (CloudEvents structured JSON)."""
+        return self.model_dump_json(exclude_none=True)
+
+
+class MovieCreated(_CloudEvent):
+    event_type: ClassVar[EventType] = "MovieCreated"
+    type: Literal["MovieCreated"] = "MovieCreated"
+    data: MovieData
+
+
+class MovieUpdated(_CloudEvent):
+    event_type: ClassVar[EventType] = "MovieUpdated"
+    type: Literal["MovieUpdated"] = "MovieUpdated"
+    data: MovieUpdatedData
+
+
+class MovieDeleted(_CloudEvent):
+    event_type: ClassVar[EventType] = "MovieDeleted"
+    type: Literal["MovieDeleted"] = "MovieDeleted"
+    data: MovieDeletedData
+
+
+MovieEvent: TypeAlias = MovieCreated | MovieUpdated | MovieDeleted
+
+EVENT_CLASSES: dict[str, type[MovieCreated] | type[MovieUpdated] | type[MovieDeleted]] = {
+    cls.event_type: cls for cls in (MovieCreated, MovieUpdated, MovieDeleted)
+}
+EVENT_TYPES: tuple[str, ...] = tuple(EVENT_CLASSES)

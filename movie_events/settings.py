@@ -1,0 +1,70 @@
+"""Names shared by every part of moviepipe: environment variables and the event attributes.
+
+Handlers, the CLI, the local stack and the Terraform all read these names; they are contracts, so they
+are defined once here and imported everywhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Final
+
+
+class Env:
+    """Environment variable names (the deployment contract of the Lambda functions and the CLI)."""
+
+    EVENTS_TOPIC_ARN: Final = "EVENTS_TOPIC_ARN"
+    MOVIES_TABLE_NAME: Final = "MOVIES_TABLE_NAME"
+    IDEMPOTENCY_TABLE_NAME: Final = "IDEMPOTENCY_TABLE_NAME"
+    IDEMPOTENCY_TTL_SECONDS: Final = "IDEMPOTENCY_TTL_SECONDS"
+    EMAIL_SENDER: Final = "EMAIL_SENDER"
+    EMAIL_RECIPIENTS: Final = "EMAIL_RECIPIENTS"
+    DEAD_LETTER_QUEUE_URL: Final = "DEAD_LETTER_QUEUE_URL"
+    BATCH_CONCURRENCY: Final = "BATCH_CONCURRENCY"
+    # Standard AWS SDK variables, honoured by boto3 itself.
+    AWS_ENDPOINT_URL: Final = "AWS_ENDPOINT_URL"
+    AWS_REGION: Final = "AWS_REGION"
+    AWS_DEFAULT_REGION: Final = "AWS_DEFAULT_REGION"
+
+
+class ConfigurationError(RuntimeError):
+    """Missing or invalid configuration; the message names the variable."""
+
+
+def require_env(name: str, environ: dict[str, str] | None = None) -> str:
+    """The value of a required variable, or a :class:`ConfigurationError` naming it."""
+    env = os.environ if environ is None else environ
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigurationError(f"environment variable {name} is required but not set")
+    return value
+
+
+class Resources:
+    """Names and settings of the AWS resources, shared by the local stack and the Terraform.
+
+    ``infra/`` receives them as a generated ``*.auto.tfvars.json`` (a test fails when it is stale), so the
+    embedded AWS and the real deployment cannot drift apart.
+    """
+
+    PREFIX: Final = "moviepipe"
+    EVENTS_TOPIC: Final = "moviepipe-movie-events"
+    EMAIL_QUEUE: Final = "moviepipe-email-notifications"
+    EMAIL_DLQ: Final = "moviepipe-email-notifications-dlq"
+    IDEMPOTENCY_TABLE: Final = "moviepipe-idempotency"
+    MOVIES_TABLE: Final = "moviepipe-movies"
+    EMAIL_SENDER: Final = "movies@moviepipe.example.com"
+    EMAIL_RECIPIENTS: Final = ("oncall@moviepipe.example.com",)
+
+    #: Receives before SQS moves a message to the DLQ. Five gives a transient failure (throttling, a
+    #: held idempotency lock) several visibility timeouts to clear.
+    MAX_RECEIVE_COUNT: Final = 5
+    #: Six times the consumer's timeout, as AWS recommends for SQS event sources.
+    CONSUMER_TIMEOUT_SECONDS: Final = 30
+    QUEUE_VISIBILITY_TIMEOUT_SECONDS: Final = 180
+    #: 14 days, the longest SQS retention: the DLQ keeps messages as long as it possibly can.
+    DLQ_RETENTION_SECONDS: Final = 1_209_600
+    IDEMPOTENCY_TTL_SECONDS: Final = 1_209_600
+    BATCH_SIZE: Final = 10
+    #: The email consumer handles every movie event type.
+    EMAIL_FILTER_TYPES: Final = ("MovieCreated", "MovieUpdated", "MovieDeleted")

@@ -1,0 +1,1 @@
+"""moviepipe operator tooling: the ``moviepipe`` command and the embedded local stack."""

@@ -1,0 +1,1 @@
+"""Run moviepipe on one machine: an embedded AWS (moto server) and local Lambda triggers."""

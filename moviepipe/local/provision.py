@@ -1,0 +1,96 @@
+"""Create moviepipe's AWS resources on an (embedded) AWS endpoint, with the names in
+:class:`movie_events.settings.Resources`. Idempotent: running it twice changes nothing."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from movie_events import aws
+from movie_events.parsing import TYPE_ATTRIBUTE
+from movie_events.settings import Resources
+
+
+@dataclass(frozen=True)
+class Messaging:
+    topic_arn: str
+    queue_url: str
+    queue_arn: str
+    dlq_url: str
+    dlq_arn: str
+    subscription_arn: str
+
+
+def filter_policy(event_types: tuple[str, ...] = Resources.EMAIL_FILTER_TYPES) -> str:
+    return json.dumps({TYPE_ATTRIBUTE: list(event_types)})
+
+
+def provision_messaging(
+    *,
+    topic_name: str = Resources.EVENTS_TOPIC,
+    queue_name: str = Resources.EMAIL_QUEUE,
+    dlq_name: str = Resources.EMAIL_DLQ,
+    event_types: tuple[str, ...] = Resources.EMAIL_FILTER_TYPES,
+    max_receive_count: int = Resources.MAX_RECEIVE_COUNT,
+    visibility_timeout: int = Resources.QUEUE_VISIBILITY_TIMEOUT_SECONDS,
+    sns: Any = None,
+    sqs: Any = None,
+) -> Messaging:
+    """Topic → queue (raw delivery, filter policy on ``Type``) → DLQ (redrive after max receives)."""
+    sns = sns or aws.client("sns")
+    sqs = sqs or aws.client("sqs")
+    fifo = topic_name.endswith(".fifo")
+    fifo_attrs = {"FifoQueue": "true"} if fifo else {}
+    topic_arn = sns.create_topic(Name=topic_name, Attributes={"FifoTopic": "true"} if fifo else {})[
+        "TopicArn"
+    ]
+    dlq_url = sqs.create_queue(
+        QueueName=dlq_name,
+        Attributes={"MessageRetentionPeriod": str(Resources.DLQ_RETENTION_SECONDS), **fifo_attrs},
+    )["QueueUrl"]
+    dlq_arn = _queue_arn(sqs, dlq_url)
+    queue_url = sqs.create_queue(
+        QueueName=queue_name,
+        Attributes={
+            "VisibilityTimeout": str(visibility_timeout),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count}
+            ),
+            **fifo_attrs,
+        },
+    )["QueueUrl"]
+    queue_arn = _queue_arn(sqs, queue_url)
+    sqs.set_queue_attributes(
+        QueueUrl=queue_url,
+        Attributes={
+            "Policy": json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "sns.amazonaws.com"},
+                            "Action": "sqs:SendMessage",
+                            "Resource": queue_arn,
+                            "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}},
+                        }
+                    ],
+                }
+            )
+        },
+    )
+    subscription_arn = sns.subscribe(
+        TopicArn=topic_arn,
+        Protocol="sqs",
+        Endpoint=queue_arn,
+        Attributes={"RawMessageDelivery": "true", "FilterPolicy": filter_policy(event_types)},
+        ReturnSubscriptionArn=True,
+    )["SubscriptionArn"]
+    return Messaging(topic_arn, queue_url, queue_arn, dlq_url, dlq_arn, subscription_arn)
+
+
+def _queue_arn(sqs: Any, queue_url: str) -> str:
+    return str(
+        sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    )

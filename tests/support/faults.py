@@ -1,0 +1,100 @@
+"""Fault injection at the botocore layer: the request still goes over HTTP to the moto server, but a
+chosen part of it is made to fail the way AWS fails."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from botocore.awsrequest import AWSResponse, HTTPHeaders
+
+
+class PartialPublishBatchFailure:
+    """An SNS client whose PublishBatch reports chosen entries as ``Failed`` (SenderFault false by
+    default, like a transient SNS error) for their first ``times`` attempts.
+
+    The failing entries are really not sent; the others go over HTTP to the server as usual. Every other
+    operation passes straight through to the wrapped client.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        should_fail: Callable[[dict[str, Any]], bool],
+        times: int = 1,
+        sender_fault: bool = False,
+    ) -> None:
+        self._client = client
+        self.should_fail = should_fail
+        self.times = times
+        self.sender_fault = sender_fault
+        self.remaining: dict[str, int] = {}
+        self.calls = 0
+        self.injected = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def publish_batch(self, **params: Any) -> dict[str, Any]:
+        self.calls += 1
+        keep, failed = [], []
+        for entry in params["PublishBatchRequestEntries"]:
+            key = entry["Message"]
+            left = self.remaining.setdefault(key, self.times if self.should_fail(entry) else 0)
+            if left > 0:
+                self.remaining[key] = left - 1
+                failed.append(entry)
+            else:
+                keep.append(entry)
+        response: dict[str, Any] = {"Successful": [], "Failed": []}
+        if keep:
+            response = dict(self._client.publish_batch(**{**params, "PublishBatchRequestEntries": keep}))
+            response.setdefault("Failed", [])
+        self.injected += len(failed)
+        response["Failed"] = list(response["Failed"]) + [
+            {
+                "Id": e["Id"],
+                "Code": "InternalFailure",
+                "Message": "injected failure",
+                "SenderFault": self.sender_fault,
+            }
+            for e in failed
+        ]
+        return response
+
+
+def fail_http(client: Any, operation: str, *, status: int, code: str, times: int) -> list[int]:
+    """Answer the first ``times`` calls of ``operation`` with an AWS error, without reaching the server.
+    Returns a one-element list counting the calls answered that way."""
+    answered = [0]
+
+    def before_send(request: Any, **_: Any) -> AWSResponse | None:
+        if answered[0] >= times:
+            return None
+        answered[0] += 1
+        body = (
+            f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
+            f"<Message>injected</Message></Error><RequestId>x</RequestId></ErrorResponse>"
+        ).encode()
+        return AWSResponse(request.url, status, _xml_headers(), _Raw(body))
+
+    service = client.meta.service_model.service_name
+    client.meta.events.register(f"before-send.{service}.{operation}", before_send)
+    return answered
+
+
+def _xml_headers() -> HTTPHeaders:
+    headers = HTTPHeaders()
+    headers["Content-Type"] = "text/xml"
+    return headers
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Any:
+        yield self._body
+
+    def read(self, *_: Any) -> bytes:
+        return self._body
