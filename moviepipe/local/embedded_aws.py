@@ -6,6 +6,7 @@ standard ``AWS_ENDPOINT_URL`` variable. Nothing is patched in-process.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import urllib.request
@@ -50,6 +51,8 @@ class EmbeddedAWS:
     def start(self) -> EmbeddedAWS:
         if self._server is not None:
             return self
+        # werkzeug logs every request at INFO; the local stack prints what matters itself.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         server = ThreadedMotoServer(ip_address=self.host, port=self._requested_port, verbose=False)
         try:
             server.start()

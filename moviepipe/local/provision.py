@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -94,3 +95,45 @@ def _queue_arn(sqs: Any, queue_url: str) -> str:
     return str(
         sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     )
+
+
+def provision_idempotency_table(name: str = Resources.IDEMPOTENCY_TABLE, *, dynamodb: Any = None) -> str:
+    """DynamoDB table in the Powertools idempotency schema: partition key ``id``, TTL on ``expiration``."""
+    dynamodb = dynamodb or aws.client("dynamodb")
+    _create_table(dynamodb, name)
+    dynamodb.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"}
+    )
+    return name
+
+
+def provision_movies_table(name: str = Resources.MOVIES_TABLE, *, dynamodb: Any = None) -> str:
+    """The Movies table (partition key ``id``) with a NEW_AND_OLD_IMAGES stream; returns the stream ARN."""
+    dynamodb = dynamodb or aws.client("dynamodb")
+    _create_table(
+        dynamodb, name, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    )
+    return str(dynamodb.describe_table(TableName=name)["Table"]["LatestStreamArn"])
+
+
+def verify_sender(address: str = Resources.EMAIL_SENDER, *, sesv2: Any = None) -> None:
+    """A verified SES identity for the sender (moto, like SES in the sandbox, refuses unverified ones)."""
+    sesv2 = sesv2 or aws.client("sesv2")
+    with contextlib.suppress(sesv2.exceptions.AlreadyExistsException):
+        sesv2.create_email_identity(EmailIdentity=address)
+    # moto's SES v1 and v2 keep separate identity lists in some versions: verify through both.
+    aws.client("ses").verify_email_identity(EmailAddress=address)
+
+
+def _create_table(dynamodb: Any, name: str, **extra: Any) -> None:
+    try:
+        dynamodb.create_table(
+            TableName=name,
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+            **extra,
+        )
+    except dynamodb.exceptions.ResourceInUseException:
+        return
+    dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
