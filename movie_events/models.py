@@ -23,6 +23,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictStr,
+    StringConstraints,
     field_serializer,
     model_validator,
 )
@@ -38,26 +39,26 @@ MAX_ID_LENGTH = 256
 MAX_GENRES = 50
 
 
-def _no_control_characters(value: str) -> str:
+def _clean_text(value: str) -> str:
     # CR/LF and other control characters in an id or title are never legitimate and are the raw
     # material of header injection; refusing them at the contract keeps every consumer safe.
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
         raise ValueError("must not contain control characters (such as CR or LF)")
-    return value
-
-
-def _not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be blank")
     return value
 
 
-Text = Annotated[StrictStr, AfterValidator(_no_control_characters), AfterValidator(_not_blank)]
-MovieId = Annotated[Text, Field(min_length=1, max_length=MAX_ID_LENGTH)]
-Title = Annotated[Text, Field(min_length=1, max_length=MAX_TITLE_LENGTH)]
-Rating = Annotated[float, Field(strict=True, ge=0, le=10, allow_inf_nan=False)]
-Genre = Annotated[Text, Field(min_length=1, max_length=100)]
-Genres = Annotated[list[Genre], Field(max_length=MAX_GENRES)]
+# Strict strings of bounded length, not blank, without control characters. The length constraint comes
+# first, so an oversized value is reported as too long rather than as something else.
+_CLEAN = AfterValidator(_clean_text)
+MovieId: TypeAlias = Annotated[StrictStr, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH), _CLEAN]
+Title: TypeAlias = Annotated[StrictStr, StringConstraints(min_length=1, max_length=MAX_TITLE_LENGTH), _CLEAN]
+Genre: TypeAlias = Annotated[StrictStr, StringConstraints(min_length=1, max_length=100), _CLEAN]
+EventId: TypeAlias = Annotated[StrictStr, StringConstraints(min_length=1, max_length=128), _CLEAN]
+Source: TypeAlias = Annotated[StrictStr, StringConstraints(min_length=1, max_length=512), _CLEAN]
+Rating: TypeAlias = Annotated[float, Field(strict=True, ge=0, le=10, allow_inf_nan=False)]
+Genres: TypeAlias = Annotated[list[Genre], Field(max_length=MAX_GENRES)]
 
 
 class _Open(BaseModel):
@@ -92,6 +93,11 @@ class MovieDeletedData(_Open):
     title: Title | None = None
 
 
+#: Envelope attributes a message on the wire must carry. The models give producers defaults for some of
+#: them (a fresh UUID, the current time), but a *received* event missing one is invalid: inventing an id
+#: on receipt would defeat idempotency.
+REQUIRED_ON_THE_WIRE: Final = ("specversion", "id", "source", "type", "time", "data")
+
 EventType: TypeAlias = Literal["MovieCreated", "MovieUpdated", "MovieDeleted"]
 
 
@@ -103,10 +109,8 @@ class _CloudEvent(BaseModel):
     event_type: ClassVar[EventType]
 
     specversion: Literal["1.0"] = "1.0"
-    id: Annotated[Text, Field(min_length=1, max_length=128)] = Field(
-        default_factory=lambda: str(uuid.uuid4())
-    )
-    source: Annotated[Text, Field(min_length=1, max_length=512)] = DEFAULT_SOURCE
+    id: EventId = Field(default_factory=lambda: str(uuid.uuid4()))
+    source: Source = DEFAULT_SOURCE
     time: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
     subject: MovieId | None = None
     datacontenttype: Literal["application/json"] = "application/json"

@@ -25,7 +25,7 @@ from movie_events.errors import (
     UnknownEventTypeError,
     describe_validation_errors,
 )
-from movie_events.models import EVENT_CLASSES, EVENT_TYPES, MovieEvent
+from movie_events.models import EVENT_CLASSES, EVENT_TYPES, REQUIRED_ON_THE_WIRE, MovieEvent
 
 #: Name of the message attribute that carries the event type (SNS and SQS alike).
 TYPE_ATTRIBUTE = "Type"
@@ -85,6 +85,9 @@ def legacy_event_id(event_type: str, body: Mapping[str, Any]) -> str:
 
 def _validate(event_type: str, document: dict[str, Any]) -> MovieEvent:
     cls = EVENT_CLASSES[event_type]
+    missing = [name for name in REQUIRED_ON_THE_WIRE if name not in document]
+    if missing:
+        raise SchemaValidationError(event_type, [f"{name}: required field is missing" for name in missing])
     try:
         return cls.model_validate(document)
     except ValidationError as exc:
