@@ -2,6 +2,10 @@
 
 Everything in moviepipe talks to it exactly as it talks to AWS: boto3 clients pointed at it through the
 standard ``AWS_ENDPOINT_URL`` variable. Nothing is patched in-process.
+
+It is moto's own server application (what ``moto_server`` and ``ThreadedMotoServer`` run), served from a
+thread of this process by werkzeug, with one addition in front of it: a :class:`MailCatcher` that keeps
+every email SES accepts (see :mod:`moviepipe.local.mail_catcher`).
 """
 
 from __future__ import annotations
@@ -9,14 +13,18 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-from moto.server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from movie_events import aws
+from moviepipe.local.mail_catcher import MailCatcher
 
 LOOPBACK = "127.0.0.1"
 
@@ -35,42 +43,67 @@ def free_port(host: str = LOOPBACK) -> int:
 
 
 class EmbeddedAWS:
-    """A moto server on ``host:port`` (port 0 picks a free one)."""
+    """A moto server on ``host:port`` (port 0 picks a free one).
 
-    def __init__(self, host: str = LOOPBACK, port: int = 0, region: str = aws.DEFAULT_REGION) -> None:
+    :param mail_folder: where caught emails are written as ``.eml`` and ``.html`` (None: memory only).
+    """
+
+    def __init__(
+        self,
+        host: str = LOOPBACK,
+        port: int = 0,
+        region: str = aws.DEFAULT_REGION,
+        mail_folder: Path | None = None,
+    ) -> None:
         self.host = host
         self.region = region
-        self._requested_port = port
-        self._server: ThreadedMotoServer | None = None
         self.port = port
+        self._requested_port = port
+        self.mail = MailCatcher(DomainDispatcherApplication(create_backend_app), mail_folder)
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
 
     @property
     def endpoint_url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
 
     def start(self) -> EmbeddedAWS:
         if self._server is not None:
             return self
         # werkzeug logs every request at INFO; the local stack prints what matters itself.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        server = ThreadedMotoServer(ip_address=self.host, port=self._requested_port, verbose=False)
         try:
-            server.start()
+            server = make_server(
+                self.host, self._requested_port, self.mail, threaded=True, request_handler=MotoRequestHandler
+            )
         except OSError as exc:
             raise RuntimeError(
                 f"cannot start the embedded AWS on {self.host}:{self._requested_port}: {exc}"
             ) from exc
         self._server = server
-        self.port = server.get_host_and_port()[1]
+        self.port = int(server.server_address[1])
+        self._thread = threading.Thread(target=server.serve_forever, name="embedded-aws", daemon=True)
+        self._thread.start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
+        """Stop serving and release the port (joins the server thread)."""
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = None
+        self._thread = None
 
     def reset(self) -> None:
-        """Forget every resource (moto's reset API), so tests start from an empty account."""
+        """Forget every resource (moto's reset API) and every caught email: an empty account."""
+        self.mail.clear()
         request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")  # noqa: S310
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback only
             response.read()

@@ -1,0 +1,206 @@
+"""Catch every email the embedded SES accepts, as a mail catcher does, and keep it where a person can read it.
+
+moto accepts SES v2 ``SendEmail`` but keeps only one body part of a message. This WSGI middleware sits in
+front of it, reads the request as SES received it (sender, recipients, subject, the text *and* the HTML
+part) and, when moto answers 200, records the email: in memory (tests read it) and, given a folder, as a
+standard ``.eml`` file plus a viewable ``.html`` page, named by time and SES message id.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+SESV2_SEND_PATH = "/v2/email/outbound-emails"
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+@dataclass(frozen=True)
+class CaughtEmail:
+    message_id: str
+    sent_at: datetime
+    sender: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    bcc: tuple[str, ...]
+    subject: str
+    text: str
+    html: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def recipients(self) -> tuple[str, ...]:
+        return self.to + self.cc + self.bcc
+
+    def to_mime(self) -> EmailMessage:
+        message = EmailMessage(policy=policy.SMTP)
+        message["Message-ID"] = f"<{self.message_id}@email.amazonses.com>"
+        message["Date"] = self.sent_at
+        message["From"] = self.sender
+        if self.to:
+            message["To"] = ", ".join(self.to)
+        if self.cc:
+            message["Cc"] = ", ".join(self.cc)
+        # Bcc is deliberately absent from the message headers, as SES leaves it.
+        message["Subject"] = self.subject
+        message.set_content(self.text or "")
+        if self.html:
+            message.add_alternative(self.html, subtype="html")
+        return message
+
+    def file_stem(self) -> str:
+        return f"{self.sent_at.strftime('%Y%m%dT%H%M%S.%fZ')}-{self.message_id[:24]}"
+
+
+def _addresses(destination: dict[str, Any], key: str) -> tuple[str, ...]:
+    return tuple(str(a) for a in destination.get(key, []) or [])
+
+
+def parse_sesv2_request(body: bytes, message_id: str, sent_at: datetime) -> CaughtEmail | None:
+    """The email in an SES v2 SendEmail request body, or None if it is not one we can read."""
+    try:
+        params = json.loads(body or b"{}")
+    except json.JSONDecodeError:
+        return None
+    content = params.get("Content") or {}
+    destination = params.get("Destination") or {}
+    sender = str(params.get("FromEmailAddress", ""))
+    to, cc, bcc = (_addresses(destination, k) for k in ("ToAddresses", "CcAddresses", "BccAddresses"))
+    if "Simple" in content:
+        simple = content["Simple"]
+        parts = simple.get("Body") or {}
+        return CaughtEmail(
+            message_id=message_id,
+            sent_at=sent_at,
+            sender=sender,
+            to=to,
+            cc=cc,
+            bcc=bcc,
+            subject=str((simple.get("Subject") or {}).get("Data", "")),
+            text=str((parts.get("Text") or {}).get("Data", "")),
+            html=str((parts.get("Html") or {}).get("Data", "")),
+            headers={h["Name"]: h["Value"] for h in simple.get("Headers", []) or []},
+        )
+    if "Raw" in content:
+        mime = message_from_bytes(base64.b64decode(content["Raw"]["Data"]), policy=policy.default)
+        text_part = mime.get_body(preferencelist=("plain",))
+        html_part = mime.get_body(preferencelist=("html",))
+        return CaughtEmail(
+            message_id=message_id,
+            sent_at=sent_at,
+            sender=sender or str(mime.get("From", "")),
+            to=to or tuple(a.strip() for a in str(mime.get("To", "")).split(",") if a.strip()),
+            cc=cc,
+            bcc=bcc,
+            subject=str(mime.get("Subject", "")),
+            text=text_part.get_content() if text_part is not None else "",
+            html=html_part.get_content() if html_part is not None else "",
+        )
+    return None
+
+
+class MailCatcher:
+    """WSGI middleware recording each email the wrapped SES accepted."""
+
+    def __init__(self, app: WSGIApp, folder: Path | None = None) -> None:
+        self._app = app
+        self.folder = folder
+        self._lock = threading.Lock()
+        self._emails: list[CaughtEmail] = []
+        self._listeners: list[Callable[[CaughtEmail], None]] = []
+
+    @property
+    def emails(self) -> list[CaughtEmail]:
+        with self._lock:
+            return list(self._emails)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._emails.clear()
+
+    def subscribe(self, listener: Callable[[CaughtEmail], None]) -> None:
+        self._listeners.append(listener)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") != SESV2_SEND_PATH:
+            return self._app(environ, start_response)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        request_body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(request_body)
+        status_holder: list[str] = []
+
+        def capture_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+            status_holder.append(status)
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        response = b"".join(self._app(environ, capture_start_response))
+        if status_holder and status_holder[0].startswith("200"):
+            try:
+                message_id = str(json.loads(response).get("MessageId", ""))
+            except (json.JSONDecodeError, AttributeError):
+                message_id = ""
+            email = parse_sesv2_request(request_body, message_id, datetime.now(UTC))
+            if email is not None:
+                self._record(email)
+        return [response]
+
+    def _record(self, email: CaughtEmail) -> None:
+        with self._lock:
+            self._emails.append(email)
+        if self.folder is not None:
+            write_email(self.folder, email)
+        for listener in self._listeners:
+            listener(email)
+
+
+def write_email(folder: Path, email: CaughtEmail) -> tuple[Path, Path]:
+    """Write ``<stem>.eml`` (RFC 5322, opens in any mail client) and ``<stem>.html`` (open in a browser)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = email.file_stem()
+    eml = folder / f"{stem}.eml"
+    eml.write_bytes(email.to_mime().as_bytes())
+    page = folder / f"{stem}.html"
+    meta = "".join(
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+        for k, v in (
+            ("From", email.sender),
+            ("To", ", ".join(email.to)),
+            ("Cc", ", ".join(email.cc)),
+            ("Bcc", ", ".join(email.bcc)),
+            ("Subject", email.subject),
+            ("Sent", email.sent_at.isoformat()),
+            ("SES message id", email.message_id),
+        )
+        if v
+    )
+    # The HTML part is the consumer's own, already escaped, output; it is shown as the mail client would.
+    body = email.html or f"<pre>{html.escape(email.text)}</pre>"
+    page.write_text(
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(email.subject)}</title></head><body>"
+        f"<table border='1' cellpadding='4'>{meta}</table><hr>{body}</body></html>",
+        encoding="utf-8",
+    )
+    return eml, page
+
+
+def read_folder(folder: Path) -> list[tuple[Path, EmailMessage]]:
+    """The ``.eml`` files in a folder, oldest first (``moviepipe local emails``)."""
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in sorted(folder.glob("*.eml")):
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        found.append((path, message))
+    return found
