@@ -1,0 +1,140 @@
+"""Local triggers that invoke Lambda handlers the way AWS event source mappings do.
+
+* :class:`SqsTrigger` long-polls a queue for batches of up to 10, invokes the handler, and deletes
+  exactly the records not listed in ``batchItemFailures``. A raised exception, or a response that names a
+  record not in the batch, fails the whole batch (as Lambda does). Failed records are *not* deleted and
+  not made visible early: they reappear after the queue's visibility timeout, and after
+  ``maxReceiveCount`` receives the queue's own redrive policy moves them to the DLQ — as on AWS.
+* :class:`StreamTrigger` reads every shard of a DynamoDB stream in order, in batches, invokes the
+  handler, and on a partial batch failure resumes from the reported sequence number (records before it
+  are done; it and everything after it are retried, in order), with a backoff between retries.
+
+Both run in a thread until their ``stop`` event is set, and report each invocation to an observer.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from movie_events import aws
+from moviepipe.local.lambda_context import LocalLambdaContext
+
+Handler = Callable[[dict[str, Any], Any], Any]
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What one local invocation did, for the console and for the demo's bookkeeping."""
+
+    trigger: str
+    records: list[dict[str, Any]]
+    failed_ids: list[str]
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def succeeded(self) -> list[dict[str, Any]]:
+        failed = set(self.failed_ids)
+        return [r for r in self.records if _record_id(r) not in failed]
+
+
+Observer = Callable[[Invocation], None]
+
+
+def _record_id(record: dict[str, Any]) -> str:
+    if "messageId" in record:
+        return str(record["messageId"])
+    return str(record.get("dynamodb", {}).get("SequenceNumber", ""))
+
+
+def failed_item_ids(response: Any, batch_ids: list[str]) -> list[str] | None:
+    """The ids a partial batch response reports as failed, or None when the response is unusable
+    (Lambda then treats the whole batch as failed)."""
+    if response is None:
+        return []
+    if not isinstance(response, dict):
+        return None
+    failures = response.get("batchItemFailures", [])
+    if not isinstance(failures, list):
+        return None
+    ids = []
+    for failure in failures:
+        identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+        if not isinstance(identifier, str) or identifier not in batch_ids:
+            return None
+        ids.append(identifier)
+    return ids
+
+
+@dataclass
+class SqsTrigger:
+    name: str
+    queue_url: str
+    handler: Handler
+    to_event: Callable[[list[dict[str, Any]], str], dict[str, Any]]
+    function_timeout: float = 30.0
+    batch_size: int = 10
+    wait_seconds: int = 1
+    observer: Observer | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self._sqs = aws.client("sqs")
+        self.queue_arn = str(
+            self._sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
+                "Attributes"
+            ]["QueueArn"]
+        )
+
+    def poll_once(self) -> Invocation | None:
+        """Receive one batch and process it; None when the queue had nothing."""
+        messages = self._sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=self.batch_size,
+            WaitTimeSeconds=self.wait_seconds,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            return None
+        event = self.to_event(messages, self.queue_arn)
+        records = event["Records"]
+        batch_ids = [r["messageId"] for r in records]
+        started = time.perf_counter()
+        error = None
+        try:
+            response = self.handler(
+                event, LocalLambdaContext.new_invocation(self.name, self.function_timeout)
+            )
+            failed = failed_item_ids(response, batch_ids)
+            if failed is None:
+                error, failed = f"invalid partial batch response: {response!r}"[:300], batch_ids
+        except Exception as exc:  # noqa: BLE001 - a crashing handler fails the batch, as on Lambda
+            error, failed = f"{type(exc).__name__}: {exc}", batch_ids
+        done = [m for m in messages if m["MessageId"] not in set(failed)]
+        for start in range(0, len(done), 10):
+            chunk = done[start : start + 10]
+            result = self._sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
+            )
+            for failure in result.get("Failed", []):
+                log.warning("could not delete a processed message: %s", failure)
+        invocation = Invocation(self.name, records, list(failed), error, time.perf_counter() - started)
+        if self.observer:
+            self.observer(invocation)
+        return invocation
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                self.poll_once()
+            except Exception:
+                log.exception("%s: polling failed", self.name)
+                self.stop.wait(1.0)
