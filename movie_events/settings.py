@@ -6,6 +6,7 @@ are defined once here and imported everywhere else.
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Final
 
@@ -43,8 +44,9 @@ def require_env(name: str, environ: dict[str, str] | None = None) -> str:
 class Resources:
     """Names and settings of the AWS resources, shared by the local stack and the Terraform.
 
-    ``infra/`` receives them as a generated ``*.auto.tfvars.json`` (a test fails when it is stale), so the
-    embedded AWS and the real deployment cannot drift apart.
+    ``infra/resources.json`` is generated from this class (``python -m movie_events.settings``; a test
+    fails when it is stale) for the Terraform to read with ``jsondecode(file(...))``, so the embedded AWS
+    and the real deployment cannot drift apart.
     """
 
     PREFIX: Final = "moviepipe"
@@ -68,3 +70,27 @@ class Resources:
     BATCH_SIZE: Final = 10
     #: The email consumer handles every movie event type.
     EMAIL_FILTER_TYPES: Final = ("MovieCreated", "MovieUpdated", "MovieDeleted")
+
+
+def resources_document() -> dict[str, object]:
+    """:class:`Resources` and :class:`Env` as plain JSON-ready data (for ``infra/resources.json``)."""
+    resources = {
+        name.lower(): list(value) if isinstance(value, tuple) else value
+        for name, value in vars(Resources).items()
+        if name.isupper()
+    }
+    env = {name: value for name, value in vars(Env).items() if name.isupper()}
+    return {"resources": resources, "env": env}
+
+
+def render_resources_json() -> str:
+    return json.dumps(resources_document(), indent=2, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":
+    import sys
+    from pathlib import Path
+
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else "infra/resources.json")
+    target.write_text(render_resources_json(), encoding="utf-8")
+    print(target)
