@@ -75,9 +75,10 @@ def run_trigger(
             break
         context = LocalLambdaContext.new_invocation("outbox-relay")
         if processor is None:
-            response = dict(relay_handler.lambda_handler(batch.event, context))  # type: ignore[arg-type]
+            result = relay_handler.lambda_handler(batch.event, context)  # type: ignore[arg-type]
         else:
-            response = dict(relay(batch.event, context, processor))
+            result = relay(batch.event, context, processor)
+        response: dict[str, Any] = dict(result)
         failures = response.get("batchItemFailures") or []
         reader.acknowledge(batch, failures[0]["itemIdentifier"] if failures else None)
         invocations.append(Invocation(batch.records, response))
