@@ -94,6 +94,11 @@ def proxy_event(
     }
 
 
+class _ProxyResponse(Response):
+    # API Gateway sends only the headers the integration returned: no invented text/plain Content-Type.
+    default_mimetype = None
+
+
 def http_response(result: Mapping[str, Any]) -> Response:
     """The HTTP response for a proxy integration result (what API Gateway sends the client)."""
     headers = Headers()
@@ -104,7 +109,7 @@ def http_response(result: Mapping[str, Any]) -> Response:
         headers[name] = value  # single-value headers win over multi-value ones, as in API Gateway
     body = result.get("body") or ""
     data = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode("utf-8")
-    return Response(data, status=int(result["statusCode"]), headers=headers)
+    return _ProxyResponse(data, status=int(result["statusCode"]), headers=headers)
 
 
 class ApiGatewayApp:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from movie_events.models import Genres, MovieId, Rating, Title
+from movie_events.models import MAX_GENRES, Genre, MovieId, Rating, Title
 
 #: Page sizes GET /movies accepts; 100 keeps one page well inside DynamoDB's 1 MB scan page.
 DEFAULT_PAGE_SIZE = 20
@@ -45,9 +45,22 @@ def _utf8_all(values: list[str]) -> list[str]:
     return values
 
 
-StorableRating = Annotated[Rating, AfterValidator(_storable)]
-StorableTitle = Annotated[Title, AfterValidator(_utf8)]
-StorableGenres = Annotated[Genres, AfterValidator(_utf8_all)]
+#: The contract's text rules (not blank, no control characters) as a JSON-schema pattern, so that the
+#: OpenAPI document describes exactly what the API accepts (schemathesis checks that it does). Only the
+#: document uses it: validation stays with the contract's own validators.
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+_TEXT_SCHEMA = Field(json_schema_extra={"pattern": TEXT_PATTERN})
+
+StorableRating = Annotated[
+    Rating,
+    AfterValidator(_storable),
+    Field(json_schema_extra={"not": {"exclusiveMinimum": 0, "exclusiveMaximum": SMALLEST_STORABLE_NUMBER}}),
+]
+StorableTitle = Annotated[Title, AfterValidator(_utf8), _TEXT_SCHEMA]
+StorableGenres = Annotated[
+    list[Annotated[Genre, _TEXT_SCHEMA]], Field(max_length=MAX_GENRES), AfterValidator(_utf8_all)
+]
+ApiMovieId = Annotated[MovieId, _TEXT_SCHEMA]
 
 
 class MovieFields(BaseModel):
@@ -64,7 +77,7 @@ class MovieFields(BaseModel):
 class Movie(MovieFields):
     """A stored movie. ``version`` is the same number the ETag header carries (quoted)."""
 
-    id: MovieId
+    id: ApiMovieId
     version: Annotated[int, Field(ge=1)]
 
 

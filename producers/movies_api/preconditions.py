@@ -12,7 +12,11 @@ from dataclasses import dataclass
 #: More tags than this in one If-Match is not a real client; DynamoDB's IN takes at most 100 operands.
 MAX_IF_MATCH_TAGS = 20
 
-_TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*')
+# RFC 9110 entity-tag: optional W/, then a quoted run of etagc (visible ASCII but the quote).
+_ETAGC = r"[\x21\x23-\x7e]*"
+_TAG = re.compile(rf'\s*(W/)?"({_ETAGC})"\s*')
+#: The whole header, for the OpenAPI document: * or 1 to MAX_IF_MATCH_TAGS entity tags.
+IF_MATCH_PATTERN = rf'^\s*(\*|(W/)?"{_ETAGC}"(\s*,\s*(W/)?"{_ETAGC}"){{0,{MAX_IF_MATCH_TAGS - 1}}})\s*$'
 
 
 class InvalidIfMatchError(ValueError):

@@ -35,13 +35,14 @@ from movie_events.models import MovieId
 from producers.movies_api.models import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
+    TEXT_PATTERN,
     ErrorBody,
     ErrorDetail,
     Movie,
     MovieFields,
     MoviePage,
 )
-from producers.movies_api.preconditions import IfMatch, InvalidIfMatchError, etag
+from producers.movies_api.preconditions import IF_MATCH_PATTERN, IfMatch, InvalidIfMatchError, etag
 from producers.movies_api.table import (
     InvalidPageTokenError,
     MovieExistsError,
@@ -60,12 +61,16 @@ _Handler = TypeVar("_Handler", bound=Callable[..., Response[str]])
 # Powertools leaves exception_handler unannotated; this is its real signature, for mypy --strict.
 _exception_handler = cast(Callable[[type[Exception]], Callable[[_Handler], _Handler]], app.exception_handler)
 
-MovieIdPath = Annotated[MovieId, Path(description="The movie's id.")]
+MovieIdPath = Annotated[
+    MovieId, Path(description="The movie's id.", json_schema_extra={"pattern": TEXT_PATTERN})
+]
+# An absent If-Match arrives as "" (the default); a present one must match IF_MATCH_PATTERN (422 if not).
 IfMatchHeader = Annotated[
-    str | None,
+    str,
     Header(
         alias="If-Match",
         description='ETag(s) of the version this request replaces, e.g. "3", or * for any version.',
+        pattern=IF_MATCH_PATTERN,
     ),
 ]
 
@@ -116,8 +121,8 @@ def _movie_response(movie: Movie, status: HTTPStatus = HTTPStatus.OK, **headers:
     )
 
 
-def _parse_if_match(header: str | None) -> IfMatch | None:
-    return None if header is None else IfMatch.parse(header)
+def _parse_if_match(header: str) -> IfMatch | None:
+    return IfMatch.parse(header) if header else None
 
 
 @app.get(
@@ -173,7 +178,7 @@ def create_movie(movie: MovieFields) -> Response[Movie]:
         **_INVALID,
     },
 )
-def put_movie(movie_id: MovieIdPath, movie: MovieFields, if_match: IfMatchHeader = None) -> Response[Movie]:
+def put_movie(movie_id: MovieIdPath, movie: MovieFields, if_match: IfMatchHeader = "") -> Response[Movie]:
     expected = _parse_if_match(if_match)
     if expected is None:
         created = _table().create(movie_id, movie)
@@ -185,7 +190,7 @@ def put_movie(movie_id: MovieIdPath, movie: MovieFields, if_match: IfMatchHeader
     "/movies/<movie_id>",
     summary="Delete a movie (If-Match required)",
     responses={
-        int(HTTPStatus.NO_CONTENT): {"description": "The movie was deleted."},
+        int(HTTPStatus.NO_CONTENT): {"description": "The movie was deleted.", "content": {}},
         **_BAD_REQUEST,
         **_NOT_FOUND,
         **_STALE,
@@ -193,7 +198,7 @@ def put_movie(movie_id: MovieIdPath, movie: MovieFields, if_match: IfMatchHeader
         **_error(HTTPStatus.PRECONDITION_REQUIRED, "If-Match is missing."),
     },
 )
-def delete_movie(movie_id: MovieIdPath, if_match: IfMatchHeader = None) -> Response[None]:
+def delete_movie(movie_id: MovieIdPath, if_match: IfMatchHeader = "") -> Response[None]:
     expected = _parse_if_match(if_match)
     if expected is None:
         raise _PreconditionRequiredError(movie_id)
@@ -247,6 +252,15 @@ def _unsupported_body(exc: RequestUnsupportedContentType) -> Response[str]:
     )
 
 
+@_exception_handler(ValueError)
+def _unparseable_multipart(exc: ValueError) -> Response[str]:
+    # Powertools parses multipart bodies before validation and raises a bare ValueError for one with no
+    # boundary. Claim that one error only: any other ValueError is a bug and must surface as such.
+    if "multipart" not in str(exc):
+        raise exc
+    return _unsupported_body(RequestUnsupportedContentType(str(exc), errors=[]))
+
+
 @_exception_handler(UnicodeDecodeError)
 def _undecodable_body(exc: UnicodeDecodeError) -> Response[str]:
     # Powertools decodes the body as UTF-8 before parsing it; a client error, not ours.
@@ -295,7 +309,18 @@ def _if_match_required(exc: _PreconditionRequiredError) -> Response[str]:
 
 @_exception_handler(NotFoundError)
 def _no_route(exc: NotFoundError) -> Response[str]:
-    return error_response(HTTPStatus.NOT_FOUND, "NoSuchRoute", "no route matches this method and path")
+    path = app.current_event.path
+    # Powertools keeps its route table private; reading it keeps the routes above the only list of them.
+    routes = app._static_routes + app._dynamic_routes
+    allowed = sorted({route.method for route in routes if route.rule.match(path)})
+    if allowed:
+        return error_response(
+            HTTPStatus.METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            f"{app.current_event.http_method} is not allowed here; use {', '.join(allowed)}",
+            headers={"Allow": ", ".join(allowed)},
+        )
+    return error_response(HTTPStatus.NOT_FOUND, "NoSuchRoute", "no route matches this path")
 
 
 def openapi_document() -> dict[str, Any]:

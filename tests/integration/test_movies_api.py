@@ -175,11 +175,12 @@ def test_delete_with_current_etag_then_404(api: Client) -> None:
     assert again.status_code == 404 and error_of(again) == "MovieNotFound"
 
 
-@pytest.mark.parametrize("header", ["3", '"1" junk', "", '"1",' * 21])
-def test_malformed_if_match_is_400(api: Client, header: str) -> None:
+@pytest.mark.parametrize("header", ["3", '"1" junk', " ", '"1",' * 21, '"1", ' * 20 + '"2"'])
+def test_malformed_if_match_is_422(api: Client, header: str) -> None:
     location = create(api).headers["Location"]
     response = api.put(location, json=ALIEN, headers={"If-Match": header})
-    assert response.status_code == 400 and error_of(response) == "InvalidIfMatch"
+    assert response.status_code == 422 and error_of(response) == "ValidationError"
+    assert response.get_json()["details"][0]["location"] == "header.if-match"
 
 
 @pytest.mark.parametrize(
@@ -229,8 +230,14 @@ def test_unreadable_bodies(api: Client, data: bytes, content_type: str, status: 
 
 
 def test_unknown_route_is_404_json(api: Client) -> None:
-    response = api.patch("/movies/m1", json=ALIEN)
+    response = api.get("/films")
     assert response.status_code == 404 and error_of(response) == "NoSuchRoute"
+
+
+def test_unsupported_method_is_405_with_allow(api: Client) -> None:
+    response = api.patch("/movies/m1", json=ALIEN)
+    assert response.status_code == 405 and error_of(response) == "MethodNotAllowed"
+    assert response.headers["Allow"] == "DELETE, GET, PUT"
 
 
 def test_the_api_never_publishes(api: Client) -> None:
