@@ -57,6 +57,6 @@ class IfMatch:
             weak, opaque = match.groups()
             # A weak tag, or one this API never hands out, can never match: it is kept out of the
             # condition rather than rejected, as the RFC asks of tags that do not match.
-            if not weak and opaque.isascii() and opaque.isdigit() and len(opaque) <= 18:
+            if not weak and opaque.isdigit() and len(opaque) <= 18:
                 versions.append(int(opaque))
         return cls(versions=tuple(versions))

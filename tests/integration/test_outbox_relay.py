@@ -10,7 +10,6 @@ import pytest
 from werkzeug.test import Client
 
 from movie_events import MovieCreated, MovieDeleted, MovieUpdated, aws
-from movie_events.settings import ConfigurationError, Env
 from moviepipe.local.lambda_context import LocalLambdaContext
 from moviepipe.local.provision import Messaging
 from moviepipe.local.stream_events import StreamReader
@@ -154,11 +153,3 @@ def test_untranslatable_record_stops_the_batch_there(
     }
     assert list(reader.checkpoint.values()) == [records[4]["dynamodb"]["SequenceNumber"]]
     assert {event.id for event in received_events(relay_env.queue_url)} == expected_ids(records[:5])
-
-
-def test_relay_needs_the_topic_variable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(Env.EVENTS_TOPIC_ARN, raising=False)
-    relay_handler.batch_processor.cache_clear()
-    with pytest.raises(ConfigurationError, match=Env.EVENTS_TOPIC_ARN):
-        relay_handler.lambda_handler({"Records": []}, LocalLambdaContext.new_invocation("relay"))  # type: ignore[arg-type]
-    relay_handler.batch_processor.cache_clear()
