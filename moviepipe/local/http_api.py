@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from werkzeug.datastructures import Headers, MultiDict
 from werkzeug.wrappers import Request, Response
@@ -44,6 +45,16 @@ def _headers(headers: Headers) -> MultiDict[str, str]:
     return MultiDict(list(headers.items()))
 
 
+def raw_path(request: Request) -> str:
+    """The path as the client sent it, percent-encoding kept: what a REST API puts in ``path`` (only
+    ``pathParameters`` and the query string parameters are decoded)."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if isinstance(raw, str) and raw.startswith("/"):
+        # WSGI carries the bytes as latin-1 text ("the WSGI encoding dance").
+        return raw.split("?", 1)[0].split("#", 1)[0].encode("latin-1").decode("utf-8", "replace")
+    return quote(request.path or "/", safe="/-._~!$&'()*+,;=:@")
+
+
 def proxy_event(
     request: Request, *, stage: str = DEFAULT_STAGE, request_id: str | None = None
 ) -> dict[str, Any]:
@@ -60,7 +71,7 @@ def proxy_event(
             body, is_base64 = base64.b64encode(raw).decode("ascii"), True
     headers = _headers(request.headers)
     now = datetime.now(UTC)
-    path = request.path or "/"
+    path = raw_path(request)
     return {
         "resource": PROXY_RESOURCE,
         "path": path,
@@ -69,7 +80,7 @@ def proxy_event(
         "multiValueHeaders": _multi(headers),
         "queryStringParameters": _single(request.args),
         "multiValueQueryStringParameters": _multi(request.args),
-        "pathParameters": {"proxy": path.lstrip("/")} if path != "/" else None,
+        "pathParameters": {"proxy": request.path.lstrip("/")} if path != "/" else None,
         "stageVariables": None,
         "requestContext": {
             "accountId": "123456789012",

@@ -19,8 +19,9 @@ import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
+from re import Match
 from typing import Annotated, Any, TypeVar, cast
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -55,7 +56,20 @@ TABLE_CONTEXT_KEY = "movies_table"
 API_TITLE = "moviepipe movies API"
 API_VERSION = "1.0.0"
 
-app = APIGatewayRestResolver(enable_validation=True)
+
+class MoviesResolver(APIGatewayRestResolver):
+    """Powertools' REST resolver, with path parameters percent-decoded before validation.
+
+    A REST API passes ``path`` as the client sent it (``/movies/a%20b``) and Powertools matches routes on
+    it and hands out the raw segments; decoded here, the id is ``a b`` and the contract's rules (length,
+    no control characters) apply to the real id, not to its encoding.
+    """
+
+    def _convert_matches_into_route_keys(self, match: Match[str]) -> dict[str, str]:
+        return {name: unquote(value) for name, value in match.groupdict().items()}
+
+
+app = MoviesResolver(enable_validation=True)
 
 _Handler = TypeVar("_Handler", bound=Callable[..., Response[str]])
 # Powertools leaves exception_handler unannotated; this is its real signature, for mypy --strict.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from werkzeug.test import Client, TestResponse
@@ -247,3 +248,18 @@ def test_the_api_never_publishes(api: Client, relay_env: Messaging) -> None:
     api.delete(location, headers={"If-Match": '"2"'})
     # The topic exists and EVENTS_TOPIC_ARN names it, yet nothing arrives until the relay runs.
     assert drain(relay_env.queue_url) == []
+
+
+@pytest.mark.parametrize("movie_id", ["a b", "tt/0078748", "é?#%", "100%"])
+def test_ids_that_need_percent_encoding(api: Client, movie_id: str) -> None:
+    path = "/movies/" + quote(movie_id, safe="")
+    created = api.put(path, json=ALIEN)
+    assert created.status_code == 201 and created.get_json()["id"] == movie_id
+    assert created.headers["Location"] == path
+    assert api.get(path).get_json()["id"] == movie_id
+    assert api.delete(path, headers={"If-Match": '"1"'}).status_code == 204
+
+
+def test_encoded_control_character_in_id_is_422(api: Client) -> None:
+    response = api.put("/movies/a%0Ab", json=ALIEN)
+    assert response.status_code == 422 and response.get_json()["details"][0]["location"] == "path.movie_id"
