@@ -20,6 +20,7 @@ from werkzeug.datastructures import Headers, MultiDict
 from werkzeug.wrappers import Request, Response
 
 from moviepipe.local.lambda_context import LocalLambdaContext
+from producers.movies_api.handler import lambda_handler as movies_api_handler
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -152,6 +153,4 @@ class ApiGatewayApp:
 
 def movies_api_app(*, stage: str = DEFAULT_STAGE) -> ApiGatewayApp:
     """The movies API Lambda handler behind a local API Gateway (configuration from the environment)."""
-    from producers.movies_api.handler import lambda_handler
-
-    return ApiGatewayApp(lambda_handler, function_name="movies-api", stage=stage)
+    return ApiGatewayApp(movies_api_handler, function_name="movies-api", stage=stage)

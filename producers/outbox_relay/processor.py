@@ -63,13 +63,23 @@ class OutboxBatchProcessor(BatchProcessor):
         results: list[tuple[Any, ...]] = []
         for record, event in translated:
             if event is not None and event.id in unpublished:
-                error = EventNotPublishedError(event, unpublished[event.id])
-                failure = (record, (type(error), error, None))
+                not_published = EventNotPublishedError(event, unpublished[event.id])
+                failure = (record, (type(not_published), not_published, None))
                 break
             results.append(self.success_handler(record.raw_event, event))
         if failure is not None:
-            results.append(self.failure_handler(*failure))
+            results.append(self._fail(*failure))
         return results
+
+    def _fail(self, record: DynamoDBRecord, exception: ExceptionInfo) -> tuple[Any, ...]:
+        # Powertools logs only failures that carry a traceback; the checkpoint must show either way.
+        logger.error(
+            "stream record %s (sequence number %s) failed, Lambda retries from it: %s",
+            record.event_id,
+            record.dynamodb.sequence_number if record.dynamodb else "?",
+            exception[1],
+        )
+        return self.failure_handler(record, exception)
 
     def _translate(self) -> tuple[list[_Translated], tuple[DynamoDBRecord, ExceptionInfo] | None]:
         translated: list[_Translated] = []

@@ -107,7 +107,7 @@ def test_redelivered_batch_republishes_the_same_ids(
 
 
 def test_publish_failing_mid_batch_loses_nothing_and_invents_nothing(
-    api: Client, relay_env: Messaging, movies_stream: str
+    api: Client, relay_env: Messaging, movies_stream: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     make_changes(api, 5)  # 20 records, 15 events: two PublishBatch calls and more
     records = stream_records(movies_stream)
@@ -127,6 +127,8 @@ def test_publish_failing_mid_batch_loses_nothing_and_invents_nothing(
     events = received_events(relay_env.queue_url)
     assert {event.id for event in events} == expected_ids(records)  # none missing, none extra
     assert faulty.injected == 3
+    [logged] = [r.getMessage() for r in caplog.records if "retries from it" in r.getMessage()]
+    assert victim["dynamodb"]["SequenceNumber"] in logged and victim_id in logged
 
 
 def test_untranslatable_record_stops_the_batch_there(
