@@ -124,9 +124,13 @@ def test_put_with_stale_etag_is_412_and_changes_nothing(api: Client) -> None:
     assert api.get(location).get_json()["rating"] == 9
 
 
-def test_put_with_if_match_on_missing_movie_is_404(api: Client) -> None:
-    response = api.put("/movies/ghost", json=ALIEN, headers={"If-Match": '"1"'})
-    assert response.status_code == 404 and error_of(response) == "MovieNotFound"
+@pytest.mark.parametrize("if_match", ['"1"', "*", 'W/"1"'])
+def test_if_match_on_missing_movie_is_404_and_creates_nothing(api: Client, if_match: str) -> None:
+    for response in (
+        api.put("/movies/ghost", json=ALIEN, headers={"If-Match": if_match}),
+        api.delete("/movies/ghost", headers={"If-Match": if_match}),
+    ):
+        assert response.status_code == 404 and error_of(response) == "MovieNotFound"
     assert api.get("/movies/ghost").status_code == 404
 
 
