@@ -1,0 +1,89 @@
+"""Fixtures and helpers for the movies API and the outbox relay: the Movies table on the embedded AWS,
+the API behind its local API Gateway, and a local stream trigger that feeds the relay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from werkzeug.test import Client
+
+from movie_events import parse_event
+from movie_events.models import MovieEvent
+from movie_events.settings import Env, Resources
+from moviepipe.local.embedded_aws import EmbeddedAWS
+from moviepipe.local.http_api import movies_api_app
+from moviepipe.local.lambda_context import LocalLambdaContext
+from moviepipe.local.provision import Messaging, provision_movies_table
+from moviepipe.local.stream_events import StreamReader
+from producers.movies_api import handler as api_handler
+from producers.outbox_relay import handler as relay_handler
+from producers.outbox_relay.processor import OutboxBatchProcessor, relay
+from tests.support.sqs import drain
+
+
+# Each fixture's function has another name than the fixture, so test modules can import it without
+# shadowing their own parameters.
+@pytest.fixture(name="movies_stream")
+def movies_stream_fixture(aws: EmbeddedAWS, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The Movies table (stream enabled), with MOVIES_TABLE_NAME set; yields the stream ARN."""
+    stream_arn = provision_movies_table()
+    monkeypatch.setenv(Env.MOVIES_TABLE_NAME, Resources.MOVIES_TABLE)
+    api_handler.movies_table.cache_clear()
+    relay_handler.batch_processor.cache_clear()
+    yield stream_arn
+    api_handler.movies_table.cache_clear()
+    relay_handler.batch_processor.cache_clear()
+
+
+@pytest.fixture(name="api")
+def api_fixture(movies_stream: str) -> Client:
+    """An HTTP client of the movies API, through the local API Gateway adapter."""
+    return Client(movies_api_app())
+
+
+@pytest.fixture(name="relay_env")
+def relay_env_fixture(messaging: Messaging, movies_stream: str, monkeypatch: pytest.MonkeyPatch) -> Messaging:
+    monkeypatch.setenv(Env.EVENTS_TOPIC_ARN, messaging.topic_arn)
+    relay_handler.batch_processor.cache_clear()
+    return messaging
+
+
+@dataclass
+class Invocation:
+    records: list[dict[str, Any]]
+    response: dict[str, Any]
+
+
+def run_trigger(
+    stream_arn: str,
+    processor: OutboxBatchProcessor | None = None,
+    *,
+    reader: StreamReader | None = None,
+    batch_size: int = 100,
+    max_invocations: int = 50,
+) -> list[Invocation]:
+    """Feed the stream to the relay as Lambda's stream trigger does: batch after batch, resuming from the
+    first failed record of a partial batch failure, until the stream is drained (or the bound is hit)."""
+    reader = reader or StreamReader(stream_arn)
+    invocations: list[Invocation] = []
+    for _ in range(max_invocations):
+        batch = reader.read(batch_size)
+        if batch is None:
+            break
+        context = LocalLambdaContext.new_invocation("outbox-relay")
+        if processor is None:
+            result = relay_handler.lambda_handler(batch.event, context)  # type: ignore[arg-type]
+        else:
+            result = relay(batch.event, context, processor)
+        response: dict[str, Any] = dict(result)
+        failures = response.get("batchItemFailures") or []
+        reader.acknowledge(batch, failures[0]["itemIdentifier"] if failures else None)
+        invocations.append(Invocation(batch.records, response))
+    return invocations
+
+
+def received_events(queue_url: str) -> list[MovieEvent]:
+    return [parse_event(m["Body"], m["MessageAttributes"]) for m in drain(queue_url)]
