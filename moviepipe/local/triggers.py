@@ -23,6 +23,7 @@ from typing import Any
 
 from movie_events import aws
 from moviepipe.local.lambda_context import LocalLambdaContext
+from moviepipe.local.stream_events import StreamReader
 
 Handler = Callable[[dict[str, Any], Any], Any]
 log = logging.getLogger(__name__)
@@ -138,3 +139,63 @@ class SqsTrigger:
             except Exception:
                 log.exception("%s: polling failed", self.name)
                 self.stop.wait(1.0)
+
+
+@dataclass
+class StreamTrigger:
+    """Feeds a DynamoDB stream to a handler as Lambda's stream event source mapping does (with
+    ``ReportBatchItemFailures``): shard by shard, in order, in batches; a failed batch is retried from
+    its first failed record (the lowest sequence number reported), or whole if the handler raised."""
+
+    name: str
+    stream_arn: str
+    handler: Handler
+    function_timeout: float = 30.0
+    batch_size: int = 100
+    idle_seconds: float = 0.2
+    max_backoff_seconds: float = 5.0
+    observer: Observer | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.reader = StreamReader(self.stream_arn)
+        self._consecutive_failures = 0
+
+    def poll_once(self) -> Invocation | None:
+        """Read and process one batch; None when the stream has nothing new."""
+        batch = self.reader.read(self.batch_size)
+        if batch is None:
+            return None
+        sequence_numbers = batch.sequence_numbers
+        started = time.perf_counter()
+        error = None
+        try:
+            response = self.handler(
+                batch.event, LocalLambdaContext.new_invocation(self.name, self.function_timeout)
+            )
+            failed = failed_item_ids(response, sequence_numbers)
+            if failed is None:
+                error, failed = f"invalid partial batch response: {response!r}"[:300], sequence_numbers
+        except Exception as exc:  # noqa: BLE001 - a crashing handler fails the batch, as on Lambda
+            error, failed = f"{type(exc).__name__}: {exc}", sequence_numbers
+        first_failed = min(failed, key=sequence_numbers.index) if failed else None
+        self.reader.acknowledge(batch, first_failed)
+        retried = sequence_numbers[sequence_numbers.index(first_failed) :] if first_failed else []
+        self._consecutive_failures = self._consecutive_failures + 1 if retried else 0
+        invocation = Invocation(self.name, batch.records, retried, error, time.perf_counter() - started)
+        if self.observer:
+            self.observer(invocation)
+        return invocation
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                invocation = self.poll_once()
+            except Exception:
+                log.exception("%s: reading the stream failed", self.name)
+                invocation = None
+                self._consecutive_failures += 1
+            if invocation is None or self._consecutive_failures:
+                # Idle, or backing off before retrying a failed batch (doubling, bounded).
+                backoff = min(self.max_backoff_seconds, 0.2 * 2 ** max(0, self._consecutive_failures - 1))
+                self.stop.wait(backoff if self._consecutive_failures else self.idle_seconds)

@@ -103,7 +103,11 @@ BAD_FIELDS = [
     ("title", "   ", "data.title: Value error, must not be blank"),
     ("title", 42, "data.title: Input should be a valid string"),
     ("title", "a\r\nBcc: x@evil", "data.title: Value error, must not contain control characters"),
-    ("title", "bad \ud800 text", "data.title: Input should be a valid string, unable to parse raw data as a unicode string"),
+    (
+        "title",
+        "bad \ud800 text",
+        "data.title: Input should be a valid string, unable to parse raw data as a unicode string",
+    ),
     ("title", "x" * 501, "data.title: String should have at most 500 characters"),
     ("rating", "8.3", "data.rating: Input should be a valid number"),
     ("rating", True, "data.rating: Input should be a valid number"),
