@@ -15,6 +15,9 @@ $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "moviepipe needs Python 3.11 or newer (found %s)" % sys.version.split()[0])'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	# The editable install below builds without isolation, so the venv itself needs the build backend
+	# that pyproject.toml asks for (the venv module ships an older setuptools and no wheel).
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "setuptools>=69" wheel
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@rm -f $(VENV)/.installed-*
 	@touch $@
