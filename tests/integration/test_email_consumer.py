@@ -183,7 +183,10 @@ def test_fifo_queue_keeps_order_within_a_movie(aws: object, monkeypatch: pytest.
         created(2),
         MovieUpdated(data={"id": "m1", "title": "Third", "rating": 3, "genres": []}),
     ]
-    EventPublisher(fifo.topic_arn).publish_many(events)
+    EventPublisher(fifo.topic_arn).publish_many(events[:2])
+    # A poison message in the middle of movie m1's group: dead-lettered, and the group goes on.
+    stack.send_raw("not json", {"Type": "MovieCreated"}, MessageGroupId="m1", MessageDeduplicationId="poison")
+    EventPublisher(fifo.topic_arn).publish_many(events[2:])
 
     [invocation] = stack.run()
     handler.reset()
@@ -193,6 +196,8 @@ def test_fifo_queue_keeps_order_within_a_movie(aws: object, monkeypatch: pytest.
     m1 = [e.id for e in events if e.movie_id == "m1"]
     assert [i for i in order if i in m1] == m1  # one lane per message group, in order
     assert len(order) == 4
+    [dead] = stack.dead_letters()  # the FIFO DLQ needs a group and a deduplication id: both set
+    assert dead["Body"] == "not json" and dead["Attributes"]["MessageGroupId"] == "m1"
 
 
 def test_metrics_and_correlation_id_are_emitted(

@@ -165,8 +165,6 @@ class EmailConsumer:
             )
             self._logger.thread_safe_append_keys(correlation_id=event.id)
             return self._deliver(event, send_once, counts)
-        except RecordFailed:
-            raise
         except Exception as exc:  # noqa: BLE001 - every failure is classified, none escapes unreported
             return self._fail(record, classify(exc), counts)
 
