@@ -60,8 +60,12 @@ def record(event: MovieCreated | MovieUpdated | str, message_id: str, **kw: Any)
     return sqs_record(body, message_id=message_id, **kw)
 
 
+def ses_error(code: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": "injected"}}, "SendEmail")
+
+
 def throttle() -> ClientError:
-    return ClientError({"Error": {"Code": "TooManyRequestsException", "Message": "slow down"}}, "SendEmail")
+    return ses_error("TooManyRequestsException")
 
 
 def test_sends_once_and_skips_duplicates_in_and_across_batches() -> None:
@@ -172,27 +176,11 @@ def test_payload_excludes_time_and_source() -> None:
             "SchemaValidation",
         ),
         (PermanentError("InvalidUnicode", "x"), Kind.PERMANENT, "InvalidUnicode"),
-        (
-            ClientError({"Error": {"Code": "MessageRejected", "Message": "no"}}, "SendEmail"),
-            Kind.PERMANENT,
-            "MessageRejected",
-        ),
-        (
-            ClientError({"Error": {"Code": "BadRequestException", "Message": "no"}}, "SendEmail"),
-            Kind.PERMANENT,
-            "BadRequestException",
-        ),
+        (ses_error("MessageRejected"), Kind.PERMANENT, "MessageRejected"),
+        (ses_error("BadRequestException"), Kind.PERMANENT, "BadRequestException"),
         (throttle(), Kind.TRANSIENT, "TooManyRequestsException"),
-        (
-            ClientError({"Error": {"Code": "SendingPausedException", "Message": "p"}}, "SendEmail"),
-            Kind.TRANSIENT,
-            "SendingPausedException",
-        ),
-        (
-            ClientError({"Error": {"Code": "AccessDeniedException", "Message": "p"}}, "SendEmail"),
-            Kind.TRANSIENT,
-            "AccessDeniedException",
-        ),
+        (ses_error("SendingPausedException"), Kind.TRANSIENT, "SendingPausedException"),
+        (ses_error("AccessDeniedException"), Kind.TRANSIENT, "AccessDeniedException"),
         (EndpointConnectionError(endpoint_url="http://x"), Kind.TRANSIENT, "EndpointConnectionError"),
         (RuntimeError("bug"), Kind.TRANSIENT, "RuntimeError"),
     ],
