@@ -158,7 +158,11 @@ class EmailConsumer:
 
     # -- one record --------------------------------------------------------------------------------
     def _process(self, record: SQSRecord, send_once: Any, counts: m.Counts) -> Outcome:
-        self._logger.thread_safe_append_keys(message_id=record.message_id)
+        # On-call reads receive_count to tell a first attempt from the last one before the redrive.
+        self._logger.thread_safe_append_keys(
+            message_id=record.message_id,
+            receive_count=record.raw_event.get("attributes", {}).get("ApproximateReceiveCount"),
+        )
         try:
             event = parse_event(
                 record.body, record.raw_event.get("messageAttributes"), received_at=_received_at(record)
