@@ -70,6 +70,8 @@ class RenderedEmail:
 
 @dataclass(frozen=True)
 class Change:
+    """One field a MovieUpdated changed, as shown in the email."""
+
     field: str
     before: str
     after: str

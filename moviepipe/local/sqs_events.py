@@ -33,6 +33,8 @@ FORWARDED_ATTRIBUTES = (
 
 
 class LambdaMessageAttribute(TypedDict, total=False):
+    """A message attribute as Lambda passes it (binary values base64-encoded)."""
+
     stringValue: str
     binaryValue: str
     stringListValues: list[str]
@@ -41,6 +43,8 @@ class LambdaMessageAttribute(TypedDict, total=False):
 
 
 class LambdaSqsRecord(TypedDict, total=False):
+    """One record of a Lambda SQS event."""
+
     messageId: str
     receiptHandle: str
     body: str
@@ -54,6 +58,8 @@ class LambdaSqsRecord(TypedDict, total=False):
 
 
 class LambdaSqsEvent(TypedDict):
+    """The event Lambda hands a function triggered by an SQS queue."""
+
     Records: list[LambdaSqsRecord]
 
 

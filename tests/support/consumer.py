@@ -34,6 +34,8 @@ FUNCTION_NAME = "moviepipe-email-notification"
 
 @dataclass
 class Invocation:
+    """One handler invocation: the event it got and what it answered."""
+
     event: LambdaSqsEvent
     response: dict[str, Any]
 
@@ -44,6 +46,8 @@ class Invocation:
 
 @dataclass
 class ConsumerStack:
+    """The consumer's AWS resources on the embedded AWS, and the event source's loop over them."""
+
     messaging: Messaging
     table: str
     invocations: list[Invocation] = field(default_factory=list)

@@ -41,6 +41,8 @@ IDEMPOTENCY_KEY_PREFIX = "moviepipe-email-notification"
 
 
 class Outcome(enum.StrEnum):
+    """What became of a record that is reported as processed."""
+
     SENT = "sent"
     DUPLICATE = "duplicate"
     DEAD_LETTERED = "dead-lettered"

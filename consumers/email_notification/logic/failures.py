@@ -23,6 +23,8 @@ from movie_events import InvalidEventError
 
 
 class Kind(enum.Enum):
+    """Whether retrying can help."""
+
     TRANSIENT = "transient"
     PERMANENT = "permanent"
 
