@@ -72,21 +72,11 @@ def fail_http(client: Any, operation: str, *, status: int, code: str, times: int
         if answered[0] >= times:
             return None
         answered[0] += 1
-        body = (
-            f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
-            f"<Message>injected</Message></Error><RequestId>x</RequestId></ErrorResponse>"
-        ).encode()
-        return AWSResponse(request.url, status, _xml_headers(), _Raw(body))
+        return _error_response(client, request, status, code)
 
     service = client.meta.service_model.service_name
     client.meta.events.register(f"before-send.{service}.{operation}", before_send)
     return answered
-
-
-def _xml_headers() -> HTTPHeaders:
-    headers = HTTPHeaders()
-    headers["Content-Type"] = "text/xml"
-    return headers
 
 
 class _Raw:
@@ -98,3 +88,64 @@ class _Raw:
 
     def read(self, *_: Any) -> bytes:
         return self._body
+
+
+class SimulatedCrash(BaseException):
+    """Stands for the process dying (timeout, out of memory): not an ``Exception``, so nothing on the
+    way up (botocore's retries, Powertools, the batch processor) handles it."""
+
+
+def fail_http_when(
+    client: Any,
+    operation: str,
+    matches: Callable[[Any], bool],
+    *,
+    status: int,
+    code: str,
+    times: int = 1_000_000,
+) -> list[int]:
+    """Like :func:`fail_http`, for the calls whose request ``matches`` (a predicate on the botocore
+    request) only. The error body follows the service's protocol (JSON or XML)."""
+    answered = [0]
+
+    def before_send(request: Any, **_: Any) -> AWSResponse | None:
+        if answered[0] >= times or not matches(request):
+            return None
+        answered[0] += 1
+        return _error_response(client, request, status, code)
+
+    client.meta.events.register(
+        f"before-send.{client.meta.service_model.service_name}.{operation}", before_send
+    )
+    return answered
+
+
+def crash_on(client: Any, operation: str, *, times: int = 1) -> list[int]:
+    """The first ``times`` calls of ``operation`` raise :class:`SimulatedCrash` instead of being sent."""
+    crashed = [0]
+
+    def before_send(request: Any, **_: Any) -> None:
+        if crashed[0] < times:
+            crashed[0] += 1
+            raise SimulatedCrash(f"simulated crash before {operation}")
+
+    client.meta.events.register(
+        f"before-send.{client.meta.service_model.service_name}.{operation}", before_send
+    )
+    return crashed
+
+
+def _error_response(client: Any, request: Any, status: int, code: str) -> AWSResponse:
+    protocol = client.meta.service_model.protocol
+    headers = HTTPHeaders()
+    if protocol in ("json", "rest-json"):
+        headers["Content-Type"] = "application/x-amz-json-1.0"
+        headers["x-amzn-ErrorType"] = code
+        body = f'{{"__type": "{code}", "message": "injected"}}'.encode()
+    else:
+        headers["Content-Type"] = "text/xml"
+        body = (
+            f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
+            f"<Message>injected</Message></Error><RequestId>x</RequestId></ErrorResponse>"
+        ).encode()
+    return AWSResponse(request.url, status, headers, _Raw(body))

@@ -1,0 +1,1 @@
+"""Plain-Python processing logic of the email consumer (no boto3 clients are created here)."""

@@ -1,0 +1,246 @@
+"""One invocation of the email consumer: a batch of SQS records → emails, dead letters, failures.
+
+Per record: parse with the shared contract, then send through a Powertools ``idempotent_function`` keyed
+on the **event id** (not the SQS messageId: a replay or an SNS re-delivery arrives under a new one),
+validating ``[type, data]`` so an id reused for different content is caught. ``time`` and ``source`` are
+left out of that validation on purpose: a legacy message gets its receive time as event time, so two
+copies of it differ in ``time`` while being the same event.
+
+Outcomes: sent, duplicate skipped, dead-lettered (a permanent failure, stored in the DLQ and reported
+processed), or failed (reported in ``batchItemFailures`` for SQS to retry). See docs/consumer.md.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.utilities.batch import process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
+from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from consumers.email_notification.adapters import DeadLetterQueue, EmailSender
+from consumers.email_notification.config import ConsumerConfig
+from consumers.email_notification.logic import metrics as m
+from consumers.email_notification.logic.batch import ConcurrentBatchProcessor
+from consumers.email_notification.logic.failures import Failure, classify
+from consumers.email_notification.rendering import render
+from movie_events import InvalidEventError, MovieEvent, parse_event
+
+#: Prefix of every idempotency key. Fixed on purpose: Powertools' default prefix is the Lambda function
+#: name plus the Python qualname, so renaming the function or moving code would make every event look
+#: new and a DLQ replay after such a change would send its emails again.
+IDEMPOTENCY_KEY_PREFIX = "moviepipe-email-notification"
+
+
+class Outcome(enum.StrEnum):
+    """What became of a record that is reported as processed."""
+
+    SENT = "sent"
+    DUPLICATE = "duplicate"
+    DEAD_LETTERED = "dead-lettered"
+
+
+class RecordFailed(Exception):
+    """Raised so the batch processor reports the record in ``batchItemFailures``."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(f"{failure.kind.value} failure {failure.code}: {failure.message}")
+        self.failure = failure
+
+
+@dataclass
+class _Receipt:
+    """Filled in by the idempotent function once SES has accepted the email."""
+
+    message_id: str | None = None
+
+
+def idempotency_payload(event: MovieEvent) -> dict[str, Any]:
+    """What the idempotency record is keyed on (``id``) and validated against (``[type, data]``)."""
+    return {"id": event.id, "type": event.type, "data": event.data.model_dump(mode="json")}
+
+
+def _mark_duplicate(response: Any, idempotent_data: DataRecord) -> Any:
+    # Powertools calls this only when it answers from a completed record instead of running the
+    # function: that is precisely a duplicate.
+    return {**(response or {}), "duplicate": True}
+
+
+def _received_at(record: SQSRecord) -> datetime:
+    # SentTimestamp is the same on every delivery of one SQS message, so a legacy event redelivered by
+    # SQS keeps the same event time.
+    sent = record.raw_event.get("attributes", {}).get("SentTimestamp")
+    if sent and str(sent).isdigit():
+        return datetime.fromtimestamp(int(sent) / 1000, UTC)
+    return datetime.now(UTC)
+
+
+def event_id_of(raw_record: dict[str, Any]) -> str | None:
+    """The event id of a raw SQS record, or None if it does not parse (it then gets a lane of its own)."""
+    record = SQSRecord(raw_record)
+    try:
+        return parse_event(
+            record.body, raw_record.get("messageAttributes"), received_at=_received_at(record)
+        ).id
+    except InvalidEventError:
+        return None
+
+
+class EmailConsumer:
+    """Processes SQS batches of movie events. One instance per execution environment.
+
+    :param persistence: the idempotency store (``DynamoDBPersistenceLayer`` in production). It is
+        configured here, once, before any worker thread exists: Powertools configures a persistence
+        layer lazily on first use, and two threads doing that first use at once could hash a key with a
+        half-applied configuration.
+    """
+
+    def __init__(
+        self,
+        *,
+        config: ConsumerConfig,
+        sender: EmailSender,
+        persistence: BasePersistenceLayer,
+        dead_letters: DeadLetterQueue | None,
+        logger: Logger,
+        metrics: Metrics,
+    ) -> None:
+        self.config = config
+        self._sender = sender
+        self._persistence = persistence
+        self._dead_letters = dead_letters
+        self._logger = logger
+        self._metrics = metrics
+        persistence.configure(self._idempotency_config(), key_prefix=IDEMPOTENCY_KEY_PREFIX)
+
+    def _idempotency_config(self) -> IdempotencyConfig:
+        return IdempotencyConfig(
+            event_key_jmespath="id",
+            payload_validation_jmespath="[type, data]",
+            raise_on_no_idempotency_key=True,
+            expires_after_seconds=self.config.idempotency_ttl_seconds,
+            response_hook=_mark_duplicate,
+        )
+
+    def handle(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        """Process one SQS event; returns ``{"batchItemFailures": [...]}``."""
+        # A config per invocation, carrying this invocation's context: the in-progress lock of a record
+        # expires with the invocation's deadline, so a timed-out invocation does not block its retry.
+        idempotency = self._idempotency_config()
+        idempotency.register_lambda_context(context)
+        send_once = idempotent_function(
+            self._send,
+            data_keyword_argument="event",
+            persistence_store=self._persistence,
+            config=idempotency,
+            key_prefix=IDEMPOTENCY_KEY_PREFIX,
+        )
+        counts = m.Counts()
+        processor = ConcurrentBatchProcessor(self.config.batch_concurrency, lane_key=event_id_of)
+
+        def record_handler(record: SQSRecord) -> Outcome:
+            return self._process(record, send_once, counts)
+
+        try:
+            return dict(
+                process_partial_response(
+                    event=event, record_handler=record_handler, processor=processor, context=context
+                )
+            )
+        finally:
+            m.publish(self._metrics, counts)
+
+    # -- one record --------------------------------------------------------------------------------
+    def _process(self, record: SQSRecord, send_once: Any, counts: m.Counts) -> Outcome:
+        # On-call reads receive_count to tell a first attempt from the last one before the redrive.
+        self._logger.thread_safe_append_keys(
+            message_id=record.message_id,
+            receive_count=record.raw_event.get("attributes", {}).get("ApproximateReceiveCount"),
+        )
+        try:
+            event = parse_event(
+                record.body, record.raw_event.get("messageAttributes"), received_at=_received_at(record)
+            )
+            self._logger.thread_safe_append_keys(correlation_id=event.id)
+            return self._deliver(event, send_once, counts)
+        except Exception as exc:  # noqa: BLE001 - every failure is classified, none escapes unreported
+            return self._fail(record, classify(exc), counts)
+
+    def _deliver(self, event: MovieEvent, send_once: Any, counts: m.Counts) -> Outcome:
+        payload = idempotency_payload(event)
+        receipt = _Receipt()
+        try:
+            result = send_once(event=payload, movie_event=event, receipt=receipt)
+        except IdempotencyPersistenceLayerError as exc:
+            if receipt.message_id is None:
+                raise
+            # SES accepted the email but marking the record completed failed. Reporting a failure would
+            # make SQS retry, and the retry would send again once the in-progress lock expires; the
+            # email is out, so the record counts as processed. One more commit attempt closes the gap
+            # for later duplicates too.
+            self._commit_late(payload, receipt.message_id, exc)
+            result = {"messageId": receipt.message_id}
+        if result.get("duplicate"):
+            counts.add(m.DUPLICATES_SKIPPED)
+            self._logger.info("duplicate event skipped", extra={"event_type": event.type})
+            return Outcome.DUPLICATE
+        counts.add(m.EMAILS_SENT)
+        self._logger.info(
+            "email sent",
+            extra={
+                "event_type": event.type,
+                "movie_id": event.movie_id,
+                "ses_message_id": result["messageId"],
+            },
+        )
+        return Outcome.SENT
+
+    def _send(self, *, event: dict[str, Any], movie_event: MovieEvent, receipt: _Receipt) -> dict[str, str]:
+        """The idempotent operation: render and send one email (``event`` is the hashed payload)."""
+        message_id = self._sender.send(render(movie_event, sender=self.config.sender))
+        receipt.message_id = message_id
+        return {"messageId": message_id}
+
+    def _commit_late(self, payload: dict[str, Any], message_id: str, cause: Exception) -> None:
+        try:
+            self._persistence.save_success(data=payload, result={"messageId": message_id})
+        except Exception as exc:  # noqa: BLE001 - logged; the email is sent either way
+            self._logger.error(
+                "email sent but its idempotency record could not be completed; a re-delivery of this "
+                "event after the in-progress lock expires would send it again",
+                extra={"ses_message_id": message_id, "error": str(exc), "first_error": str(cause)},
+            )
+        else:
+            self._logger.warning(
+                "idempotency record completed on a second attempt",
+                extra={"ses_message_id": message_id, "first_error": str(cause)},
+            )
+
+    def _fail(self, record: SQSRecord, failure: Failure, counts: m.Counts) -> Outcome:
+        details = {"error_code": failure.code, "error_class": failure.error_class, "reason": failure.message}
+        if not failure.permanent:
+            counts.add(m.TRANSIENT_FAILURES)
+            self._logger.warning("transient failure; SQS will retry the record", extra=details)
+            raise RecordFailed(failure)
+        counts.add(m.PERMANENT_FAILURES)
+        if self._dead_letters is None:
+            self._logger.error("permanent failure and no dead-letter queue configured", extra=details)
+            raise RecordFailed(failure)
+        try:
+            self._dead_letters.send(record, failure)
+        except Exception as exc:
+            self._logger.error(
+                "permanent failure; sending to the dead-letter queue failed, SQS will retry",
+                extra={**details, "dlq_error": str(exc)},
+            )
+            raise RecordFailed(failure) from exc
+        self._logger.warning("permanent failure; record moved to the dead-letter queue", extra=details)
+        return Outcome.DEAD_LETTERED

@@ -1,0 +1,156 @@
+"""Email rendering: what the subject and parts say, escaping, header safety, shortening."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from email.message import EmailMessage
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from consumers.email_notification.logic.failures import PermanentError
+from consumers.email_notification.rendering import (
+    EVENT_ID_HEADER,
+    MAX_SUBJECT_LENGTH,
+    MOVIE_ID_HEADER,
+    header_safe,
+    render,
+    subject_for,
+)
+from movie_events import MovieCreated, MovieData, MovieDeleted, MovieUpdated
+
+SENDER = "movies@example.com"
+
+
+def parse(mime: bytes) -> EmailMessage:
+    message = email.message_from_bytes(mime, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def parts(mime: bytes) -> tuple[str, str]:
+    message = parse(mime)
+    text, html = message.get_body(("plain",)), message.get_body(("html",))
+    assert text is not None and html is not None
+    return text.get_content(), html.get_content()
+
+
+def test_created_email_names_the_movie_and_both_ids_in_both_parts() -> None:
+    event = MovieCreated(data={"id": "tt01", "title": "Heat", "rating": 8.5, "genres": ["Crime", "Drama"]})
+    rendered = render(event, sender=SENDER)
+    message = parse(rendered.mime)
+    text, html = parts(rendered.mime)
+    assert message["Subject"] == "[moviepipe] Movie created: Heat (tt01)"
+    assert message["From"] == SENDER and message["To"] == SENDER
+    assert message[EVENT_ID_HEADER] == event.id and message[MOVIE_ID_HEADER] == "tt01"
+    for part in (text, html):
+        assert event.id in part and "tt01" in part and "Heat" in part and "8.5" in part
+        assert "Crime, Drama" in part
+
+
+def test_updated_email_lists_what_changed() -> None:
+    event = MovieUpdated(
+        data={
+            "id": "tt01",
+            "title": "Heat (1995)",
+            "rating": 9,
+            "genres": ["Crime"],
+            "previous": {"title": "Heat", "genres": ["Crime", "Drama"]},
+        }
+    )
+    text, html = parts(render(event, sender=SENDER).mime)
+    assert "title: Heat -> Heat (1995)" in text
+    assert "genres: Crime, Drama -> Crime" in text
+    assert "rating" not in text.split("What changed:")[1]
+    assert "<del>Heat</del>" in html
+
+
+def test_updated_email_without_previous_values_says_so() -> None:
+    event = MovieUpdated(data={"id": "tt01", "title": "Heat", "rating": 9, "genres": []})
+    text, html = parts(render(event, sender=SENDER).mime)
+    assert "does not say what changed" in text and "does not say what changed" in html
+
+
+def test_deleted_email_without_title() -> None:
+    event = MovieDeleted(data={"id": "tt01"})
+    rendered = render(event, sender=SENDER)
+    assert rendered.subject == "[moviepipe] Movie deleted: tt01"
+    text, _ = parts(rendered.mime)
+    assert "removed" in text and "Title" not in text
+
+
+def test_html_is_escaped_and_text_is_not() -> None:
+    title = "<img src=x onerror=alert(1)> & co"
+    event = MovieCreated(data={"id": "m1", "title": title, "rating": 1, "genres": ["<b>"]})
+    text, html = parts(render(event, sender=SENDER).mime)
+    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt; &amp; co" in html
+    assert "&lt;b&gt;" in html
+    assert title in text
+
+
+def test_long_titles_shorten_the_subject_not_reject_it() -> None:
+    event = MovieCreated(data={"id": "m1", "title": "T" * 500, "rating": 1, "genres": []})
+    subject = render(event, sender=SENDER).subject
+    assert len(subject) == MAX_SUBJECT_LENGTH and subject.endswith("… (m1)")
+    long_id = MovieDeleted(data={"id": "i" * 256, "title": "Heat"})
+    assert len(subject_for(long_id)) == MAX_SUBJECT_LENGTH
+
+
+def test_control_characters_never_reach_a_header() -> None:
+    # The contract refuses them; model_construct bypasses it to prove the renderer's own lock holds.
+    data = MovieData.model_construct(
+        id="m1\r\nBcc: victim@example.com", title="Heat\r\nX-Evil: 1", rating=1, genres=[]
+    )
+    event = MovieCreated.model_construct(
+        id="e1\nX-Injected: yes",
+        type="MovieCreated",
+        data=data,
+        subject=data.id,
+        source="s",
+        time=MovieCreated(data={"id": "m", "title": "t", "rating": 1, "genres": []}).time,
+    )
+    mime = render(event, sender=SENDER).mime
+    head = mime.split(b"\r\n\r\n", 1)[0].decode()
+    message = parse(mime)
+    assert "X-Evil" not in message and "X-Injected" not in message and "Bcc" not in message
+    # The text survives only inside the one Subject header, as words, never as a header of its own.
+    assert "Bcc: victim@example.com" in str(message["Subject"])
+    for line in head.split("\r\n"):
+        assert not line.startswith(("Bcc:", "X-Evil:", "X-Injected:"))
+
+
+def test_lone_surrogates_are_a_permanent_error() -> None:
+    event = MovieCreated(data={"id": "m1", "title": "Bad \udc80", "rating": 1, "genres": []})
+    with pytest.raises(PermanentError) as raised:
+        render(event, sender=SENDER)
+    assert raised.value.code == "InvalidUnicode"
+
+
+def test_non_ascii_titles_are_encoded() -> None:
+    event = MovieCreated(data={"id": "m1", "title": "Amélie — 天国", "rating": 1, "genres": []})
+    rendered = render(event, sender=SENDER)
+    assert parse(rendered.mime)["Subject"] == "[moviepipe] Movie created: Amélie — 天国 (m1)"
+    assert "Amélie — 天国" in parts(rendered.mime)[0]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=300))
+def test_header_safe_never_leaves_control_characters(value: str) -> None:
+    cleaned = header_safe(value)
+    assert not any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in cleaned)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=500).filter(
+        str.strip
+    )
+)
+def test_any_valid_title_renders_a_parseable_email(title: str) -> None:
+    event = MovieCreated(data={"id": "m1", "title": title, "rating": 1, "genres": []})
+    rendered = render(event, sender=SENDER)
+    message = parse(rendered.mime)
+    assert len(str(message["Subject"])) <= MAX_SUBJECT_LENGTH
+    assert message[EVENT_ID_HEADER] == event.id
