@@ -122,7 +122,10 @@ def test_control_characters_never_reach_a_header() -> None:
 
 
 def test_lone_surrogates_are_a_permanent_error() -> None:
-    event = MovieCreated(data={"id": "m1", "title": "Bad \udc80", "rating": 1, "genres": []})
+    # The contract refuses lone surrogates; the renderer still must not crash on an event built around
+    # validation (model_construct), so it reports them as permanent too.
+    data = MovieData.model_construct(id="m1", title="Bad \udc80", rating=1, genres=[])
+    event = MovieCreated.model_construct(id="e1", type="MovieCreated", subject="m1", data=data)
     with pytest.raises(PermanentError) as raised:
         render(event, sender=SENDER)
     assert raised.value.code == "InvalidUnicode"
