@@ -8,15 +8,20 @@ and nothing else there, so scripts can rely on it.
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from movie_events import EVENT_CLASSES, EVENT_TYPES, InvalidEventError
 from movie_events.errors import describe_validation_errors
 from movie_events.settings import ConfigurationError, Env
+from moviepipe.local.defaults import DEFAULT_API_PORT, DEFAULT_AWS_PORT, DEFAULT_MAIL_FOLDER
 
 app = typer.Typer(
     name="moviepipe",
@@ -111,6 +116,126 @@ def publish(
         typer.echo(f"published {event.type} {result.event_id} (message {result.message_id})")
 
 
+@local_app.command("up")
+def local_up(
+    aws_port: Annotated[
+        int, typer.Option("--aws-port", help="Port of the embedded AWS (0: any free port).")
+    ] = DEFAULT_AWS_PORT,
+    api_port: Annotated[
+        int, typer.Option("--api-port", help="Port of the movies API (0: any free port).")
+    ] = DEFAULT_API_PORT,
+    mail_folder: Annotated[
+        Path, typer.Option("--mail-folder", help="Where every email sent is written (.eml and .html).")
+    ] = DEFAULT_MAIL_FOLDER,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON lines: the endpoints first, then one line per invocation.")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="Show the handlers' own logs and metric lines.")
+    ] = False,
+) -> None:
+    """Run the whole pipeline on this machine until Ctrl-C."""
+    from moviepipe.local.stack import LocalStack, StackSettings, client_environment
+    from moviepipe.local.triggers import Invocation
+
+    out = Console(soft_wrap=True, highlight=False)
+
+    def show(invocation: Invocation) -> None:
+        if as_json:
+            emit_json(
+                {
+                    "trigger": invocation.trigger,
+                    "records": len(invocation.records),
+                    "failed": len(invocation.failed_ids),
+                    "error": invocation.error,
+                    "seconds": round(invocation.seconds, 3),
+                }
+            )
+            return
+        failed = f", [red]{len(invocation.failed_ids)} to retry[/red]" if invocation.failed_ids else ""
+        error = f" [red]{invocation.error}[/red]" if invocation.error else ""
+        out.print(
+            f"{invocation.trigger}: {len(invocation.records)} record(s){failed} "
+            f"in {invocation.seconds * 1000:.0f} ms{error}"
+        )
+
+    settings = StackSettings(
+        aws_port=aws_port, api_port=api_port, mail_folder=mail_folder, quiet_handlers=not verbose
+    )
+    stack = LocalStack(settings, observer=show)
+    stopping = threading.Event()
+    # Ctrl-C and SIGTERM both stop cleanly. SIGINT's handler is set explicitly because a process started
+    # in the background of a non-interactive shell inherits SIGINT as ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        with stack.running() as deployment:
+            env = client_environment(deployment, settings)
+            if as_json:
+                emit_json(
+                    {
+                        "aws_endpoint": deployment.aws_endpoint,
+                        "api_url": deployment.api_url,
+                        "mail_folder": str(mail_folder),
+                        "environment": env,
+                    }
+                )
+            else:
+                out.print("[bold]moviepipe local stack[/bold] is up (Ctrl-C stops it)")
+                out.print(f"  AWS (moto server)  {deployment.aws_endpoint}")
+                out.print(f"  movies API         {deployment.api_url}/movies")
+                out.print(f"  emails             {mail_folder}/  (moviepipe local emails)")
+                out.print("  to point the CLI, the AWS CLI and boto3 at it:")
+                for name, value in env.items():
+                    out.print(f"    export {name}={value}")
+            sys.stdout.flush()
+            while not stopping.wait(0.5):
+                pass
+    except KeyboardInterrupt:
+        pass
+    except RuntimeError as exc:  # a port already in use, most often
+        raise fail(str(exc)) from exc
+    if not as_json:
+        out.print("stopped: every trigger joined, every port released")
+
+
+@local_app.command("emails")
+def local_emails(
+    mail_folder: Annotated[
+        Path, typer.Option("--mail-folder", help="The folder `moviepipe local up` writes to.")
+    ] = DEFAULT_MAIL_FOLDER,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the list as a JSON object.")] = False,
+) -> None:
+    """List the emails the local stack has sent, oldest first."""
+    from consumers.email_notification.rendering import EVENT_ID_HEADER
+    from moviepipe.local.mail_catcher import read_folder
+
+    emails = [
+        {
+            "file": str(path),
+            "html": str(path.with_suffix(".html")),
+            # SES stamps Date on the way out; the local copy falls back to when it was caught.
+            "date": str(message.get("Date", "")) or _modified(path),
+            "from": str(message.get("From", "")),
+            "subject": str(message.get("Subject", "")),
+            "event_id": str(message.get(EVENT_ID_HEADER, "")),
+        }
+        for path, message in read_folder(mail_folder)
+    ]
+    if as_json:
+        emit_json({"mail_folder": str(mail_folder), "emails": emails})
+        return
+    if not emails:
+        typer.echo(f"no emails in {mail_folder}")
+        return
+    table = Table(title=f"{len(emails)} email(s) in {mail_folder}")
+    for column in ("date", "subject", "event id", "file"):
+        table.add_column(column)
+    for email in emails:
+        table.add_row(email["date"], email["subject"], email["event_id"], email["html"])
+    Console(soft_wrap=True).print(table)
+
+
 @local_app.command("demo")
 def local_demo(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
@@ -118,9 +243,15 @@ def local_demo(
     """Start an embedded AWS, run the pipeline end to end, and print what happened."""
     from moviepipe.local.demo import run_demo
 
-    ok = run_demo(as_json=as_json)
-    if not ok:
+    summary = run_demo(as_json=as_json)
+    if not summary.ok:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _modified(path: Path) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -4,8 +4,9 @@ Everything in moviepipe talks to it exactly as it talks to AWS: boto3 clients po
 standard ``AWS_ENDPOINT_URL`` variable. Nothing is patched in-process.
 
 It is moto's own server application (what ``moto_server`` and ``ThreadedMotoServer`` run), served from a
-thread of this process by werkzeug, with one addition in front of it: a :class:`MailCatcher` that keeps
-every email SES accepts (see :mod:`moviepipe.local.mail_catcher`).
+thread of this process by werkzeug, with two additions in front of it: a :class:`MailCatcher` that keeps
+every email SES accepts (:mod:`moviepipe.local.mail_catcher`) and a :class:`FaultInjector` that makes
+chosen requests fail as AWS would (:mod:`moviepipe.local.faults`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from movie_events import aws
+from moviepipe.local.faults import FaultInjector
 from moviepipe.local.mail_catcher import MailCatcher
 
 LOOPBACK = "127.0.0.1"
@@ -34,6 +36,23 @@ FAKE_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
 }
+
+
+def make_wsgi_server(what: str, host: str, port: int, app: Any, **options: Any) -> BaseWSGIServer:
+    """A threaded werkzeug server bound to ``host:port``; a busy port is a RuntimeError that says which.
+
+    (werkzeug itself answers a busy port by printing a hint and exiting the process.)
+    """
+    if port:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind((host, port))
+            except OSError as exc:
+                raise RuntimeError(f"cannot start {what} on {host}:{port}: {exc.strerror}") from exc
+    try:
+        return make_server(host, port, app, threaded=True, **options)
+    except (OSError, SystemExit) as exc:
+        raise RuntimeError(f"cannot start {what} on {host}:{port}: {exc}") from exc
 
 
 def free_port(host: str = LOOPBACK) -> int:
@@ -60,6 +79,7 @@ class EmbeddedAWS:
         self.port = port
         self._requested_port = port
         self.mail = MailCatcher(DomainDispatcherApplication(create_backend_app), mail_folder)
+        self.faults = FaultInjector(self.mail)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -76,14 +96,13 @@ class EmbeddedAWS:
             return self
         # werkzeug logs every request at INFO; the local stack prints what matters itself.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        try:
-            server = make_server(
-                self.host, self._requested_port, self.mail, threaded=True, request_handler=MotoRequestHandler
-            )
-        except OSError as exc:
-            raise RuntimeError(
-                f"cannot start the embedded AWS on {self.host}:{self._requested_port}: {exc}"
-            ) from exc
+        server = make_wsgi_server(
+            "the embedded AWS",
+            self.host,
+            self._requested_port,
+            self.faults,
+            request_handler=MotoRequestHandler,
+        )
         self._server = server
         self.port = int(server.server_address[1])
         self._thread = threading.Thread(target=server.serve_forever, name="embedded-aws", daemon=True)
@@ -102,8 +121,9 @@ class EmbeddedAWS:
         self._thread = None
 
     def reset(self) -> None:
-        """Forget every resource (moto's reset API) and every caught email: an empty account."""
+        """Forget every resource (moto's reset API), caught email and fault: an empty account."""
         self.mail.clear()
+        self.faults.clear()
         request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")  # noqa: S310
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback only
             response.read()

@@ -38,6 +38,8 @@ class CaughtEmail:
     text: str
     html: str
     headers: dict[str, str] = field(default_factory=dict)
+    #: The MIME message exactly as the sender built it, for Raw sends.
+    raw_mime: bytes | None = None
 
     @property
     def recipients(self) -> tuple[str, ...]:
@@ -93,7 +95,8 @@ def parse_sesv2_request(body: bytes, message_id: str, sent_at: datetime) -> Caug
             headers={h["Name"]: h["Value"] for h in simple.get("Headers", []) or []},
         )
     if "Raw" in content:
-        mime = message_from_bytes(base64.b64decode(content["Raw"]["Data"]), policy=policy.default)
+        raw_mime = base64.b64decode(content["Raw"]["Data"])
+        mime = message_from_bytes(raw_mime, policy=policy.default)
         text_part = mime.get_body(preferencelist=("plain",))
         html_part = mime.get_body(preferencelist=("html",))
         return CaughtEmail(
@@ -103,9 +106,12 @@ def parse_sesv2_request(body: bytes, message_id: str, sent_at: datetime) -> Caug
             to=to or tuple(a.strip() for a in str(mime.get("To", "")).split(",") if a.strip()),
             cc=cc,
             bcc=bcc,
-            subject=str(mime.get("Subject", "")),
+            # A folded header ("Subject:" CRLF SP "…") unfolds with its leading space: strip it.
+            subject=str(mime.get("Subject", "")).strip(),
             text=text_part.get_content() if text_part is not None else "",
             html=html_part.get_content() if html_part is not None else "",
+            headers={name: str(value).strip() for name, value in mime.items()},
+            raw_mime=raw_mime,
         )
     return None
 
@@ -169,7 +175,7 @@ def write_email(folder: Path, email: CaughtEmail) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     stem = email.file_stem()
     eml = folder / f"{stem}.eml"
-    eml.write_bytes(email.to_mime().as_bytes())
+    eml.write_bytes(email.raw_mime if email.raw_mime is not None else email.to_mime().as_bytes())
     page = folder / f"{stem}.html"
     meta = "".join(
         f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"

@@ -23,6 +23,7 @@ from typing import Any
 
 from movie_events import aws
 from moviepipe.local.lambda_context import LocalLambdaContext
+from moviepipe.local.sqs_events import to_lambda_event
 from moviepipe.local.stream_events import StreamReader
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -78,7 +79,6 @@ class SqsTrigger:
     name: str
     queue_url: str
     handler: Handler
-    to_event: Callable[[list[dict[str, Any]], str], dict[str, Any]]
     function_timeout: float = 30.0
     batch_size: int = 10
     wait_seconds: int = 1
@@ -104,7 +104,7 @@ class SqsTrigger:
         ).get("Messages", [])
         if not messages:
             return None
-        event = self.to_event(messages, self.queue_arn)
+        event: dict[str, Any] = dict(to_lambda_event(messages, self.queue_arn))
         records = event["Records"]
         batch_ids = [r["messageId"] for r in records]
         started = time.perf_counter()

@@ -23,6 +23,11 @@ def movies_table() -> MoviesTable:
     return MoviesTable(require_env(Env.MOVIES_TABLE_NAME), aws.client("dynamodb"))
 
 
+def reset() -> None:
+    """Forget the wiring built on first use (tests and the local stack change the environment)."""
+    movies_table.cache_clear()
+
+
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # app.context is cleared after every request; the table goes back in before each one.
     app.context[TABLE_CONTEXT_KEY] = movies_table()

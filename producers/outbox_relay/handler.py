@@ -24,5 +24,10 @@ def batch_processor() -> OutboxBatchProcessor:
     return OutboxBatchProcessor(EventPublisher(require_env(Env.EVENTS_TOPIC_ARN)))
 
 
+def reset() -> None:
+    """Forget the wiring built on first use (tests and the local stack change the environment)."""
+    batch_processor.cache_clear()
+
+
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return relay(event, context, batch_processor())

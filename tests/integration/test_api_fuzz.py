@@ -30,10 +30,10 @@ def movies_table(moto_server: EmbeddedAWS) -> Iterator[None]:
     # here is each response, not a clean table.
     moto_server.reset()
     with environment({**moto_server.environment(), Env.MOVIES_TABLE_NAME: Resources.MOVIES_TABLE}):
-        api_handler.movies_table.cache_clear()
+        api_handler.reset()
         provision_movies_table()
         yield
-        api_handler.movies_table.cache_clear()
+        api_handler.reset()
 
 
 @schema.parametrize()

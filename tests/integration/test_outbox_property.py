@@ -98,7 +98,7 @@ def test_folded_events_reproduce_the_table(
     stream_arn = provision_movies_table()
     topic_arn = provision_messaging().topic_arn
     monkeypatch.setenv(Env.MOVIES_TABLE_NAME, Resources.MOVIES_TABLE)
-    api_handler.movies_table.cache_clear()
+    api_handler.reset()
     api = Client(movies_api_app())
     for method, movie_id, body, precondition in script:
         call(api, method, movie_id, body, precondition)
@@ -109,7 +109,7 @@ def test_folded_events_reproduce_the_table(
     run_trigger(stream_arn, OutboxBatchProcessor(publisher), batch_size=5)
 
     assert fold(sns.bodies) == table_state()
-    api_handler.movies_table.cache_clear()
+    api_handler.reset()
 
 
 def aws_client(service: str) -> Any:

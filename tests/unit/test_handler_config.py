@@ -26,10 +26,10 @@ def test_handler_modules_import_without_any_configuration() -> None:
 def no_configuration(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in (Env.MOVIES_TABLE_NAME, Env.EVENTS_TOPIC_ARN):
         monkeypatch.delenv(name, raising=False)
-    api_handler.movies_table.cache_clear()
+    api_handler.reset()
     relay_handler.batch_processor.cache_clear()
     yield
-    api_handler.movies_table.cache_clear()
+    api_handler.reset()
     relay_handler.batch_processor.cache_clear()
 
 

@@ -1,0 +1,5 @@
+"""``python -m moviepipe``: the same as the ``moviepipe`` command."""
+
+from moviepipe.cli import app
+
+app()

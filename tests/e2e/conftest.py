@@ -1,0 +1,29 @@
+"""The whole local stack, on free ports, for the end-to-end tests; torn down after them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from moviepipe.local.stack import Deployment, LocalStack, StackSettings
+from moviepipe.local.triggers import Invocation
+
+
+class RunningStack:
+    def __init__(self, stack: LocalStack, deployment: Deployment) -> None:
+        self.stack = stack
+        self.deployment = deployment
+
+    @property
+    def invocations(self) -> list[Invocation]:
+        return list(self.stack.invocations)
+
+
+@pytest.fixture(scope="module")
+def local_stack() -> Iterator[RunningStack]:
+    stack = LocalStack(
+        StackSettings(aws_port=0, api_port=0, mail_folder=None, visibility_timeout=1, max_receive_count=2)
+    )
+    with stack.running() as deployment:
+        yield RunningStack(stack, deployment)
