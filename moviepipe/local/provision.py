@@ -50,7 +50,7 @@ def provision_messaging(
         QueueName=dlq_name,
         Attributes={"MessageRetentionPeriod": str(Resources.DLQ_RETENTION_SECONDS), **fifo_attrs},
     )["QueueUrl"]
-    dlq_arn = _queue_arn(sqs, dlq_url)
+    dlq_arn = queue_arn(sqs, dlq_url)
     queue_url = sqs.create_queue(
         QueueName=queue_name,
         Attributes={
@@ -61,7 +61,7 @@ def provision_messaging(
             **fifo_attrs,
         },
     )["QueueUrl"]
-    queue_arn = _queue_arn(sqs, queue_url)
+    email_queue_arn = queue_arn(sqs, queue_url)
     sqs.set_queue_attributes(
         QueueUrl=queue_url,
         Attributes={
@@ -73,7 +73,7 @@ def provision_messaging(
                             "Effect": "Allow",
                             "Principal": {"Service": "sns.amazonaws.com"},
                             "Action": "sqs:SendMessage",
-                            "Resource": queue_arn,
+                            "Resource": email_queue_arn,
                             "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}},
                         }
                     ],
@@ -84,14 +84,15 @@ def provision_messaging(
     subscription_arn = sns.subscribe(
         TopicArn=topic_arn,
         Protocol="sqs",
-        Endpoint=queue_arn,
+        Endpoint=email_queue_arn,
         Attributes={"RawMessageDelivery": "true", "FilterPolicy": filter_policy(event_types)},
         ReturnSubscriptionArn=True,
     )["SubscriptionArn"]
-    return Messaging(topic_arn, queue_url, queue_arn, dlq_url, dlq_arn, subscription_arn)
+    return Messaging(topic_arn, queue_url, email_queue_arn, dlq_url, dlq_arn, subscription_arn)
 
 
-def _queue_arn(sqs: Any, queue_url: str) -> str:
+def queue_arn(sqs: Any, queue_url: str) -> str:
+    """The ARN of a queue, from its URL."""
     return str(
         sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     )

@@ -23,6 +23,7 @@ from typing import Any
 
 from movie_events import aws
 from moviepipe.local.lambda_context import LocalLambdaContext
+from moviepipe.local.provision import queue_arn
 from moviepipe.local.sqs_events import to_lambda_event
 from moviepipe.local.stream_events import StreamReader
 
@@ -39,6 +40,8 @@ class Invocation:
     failed_ids: list[str]
     error: str | None = None
     seconds: float = 0.0
+    #: What the handler returned (None when it raised).
+    response: Any = None
 
     @property
     def succeeded(self) -> list[dict[str, Any]]:
@@ -74,8 +77,30 @@ def failed_item_ids(response: Any, batch_ids: list[str]) -> list[str] | None:
     return ids
 
 
+def invoke(
+    handler: Handler, event: dict[str, Any], name: str, timeout: float, batch_ids: list[str]
+) -> tuple[list[str], str | None, float, Any]:
+    """Invoke a batch handler as Lambda does and read its answer: (failed ids, error, seconds, response).
+
+    A raised exception, or a partial batch response Lambda would not accept, fails the whole batch.
+    """
+    started = time.perf_counter()
+    error, response = None, None
+    try:
+        response = handler(event, LocalLambdaContext.new_invocation(name, timeout))
+        failed = failed_item_ids(response, batch_ids)
+        if failed is None:
+            error, failed = f"invalid partial batch response: {response!r}"[:300], batch_ids
+    except Exception as exc:  # noqa: BLE001 - a crashing handler fails the batch, as on Lambda
+        error, failed = f"{type(exc).__name__}: {exc}", batch_ids
+    return failed, error, time.perf_counter() - started, response
+
+
 @dataclass
 class SqsTrigger:
+    """Feeds an SQS queue to a handler as Lambda's SQS event source mapping does (with
+    ``ReportBatchItemFailures``); see the module docstring for the rules."""
+
     name: str
     queue_url: str
     handler: Handler
@@ -87,11 +112,7 @@ class SqsTrigger:
 
     def __post_init__(self) -> None:
         self._sqs = aws.client("sqs")
-        self.queue_arn = str(
-            self._sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
-                "Attributes"
-            ]["QueueArn"]
-        )
+        self.queue_arn = queue_arn(self._sqs, self.queue_url)
 
     def poll_once(self) -> Invocation | None:
         """Receive one batch and process it; None when the queue had nothing."""
@@ -106,18 +127,9 @@ class SqsTrigger:
             return None
         event: dict[str, Any] = dict(to_lambda_event(messages, self.queue_arn))
         records = event["Records"]
-        batch_ids = [r["messageId"] for r in records]
-        started = time.perf_counter()
-        error = None
-        try:
-            response = self.handler(
-                event, LocalLambdaContext.new_invocation(self.name, self.function_timeout)
-            )
-            failed = failed_item_ids(response, batch_ids)
-            if failed is None:
-                error, failed = f"invalid partial batch response: {response!r}"[:300], batch_ids
-        except Exception as exc:  # noqa: BLE001 - a crashing handler fails the batch, as on Lambda
-            error, failed = f"{type(exc).__name__}: {exc}", batch_ids
+        failed, error, seconds, response = invoke(
+            self.handler, event, self.name, self.function_timeout, [r["messageId"] for r in records]
+        )
         done = [m for m in messages if m["MessageId"] not in set(failed)]
         for start in range(0, len(done), 10):
             chunk = done[start : start + 10]
@@ -127,7 +139,7 @@ class SqsTrigger:
             )
             for failure in result.get("Failed", []):
                 log.warning("could not delete a processed message: %s", failure)
-        invocation = Invocation(self.name, records, list(failed), error, time.perf_counter() - started)
+        invocation = Invocation(self.name, records, list(failed), error, seconds, response)
         if self.observer:
             self.observer(invocation)
         return invocation
@@ -167,22 +179,14 @@ class StreamTrigger:
         if batch is None:
             return None
         sequence_numbers = batch.sequence_numbers
-        started = time.perf_counter()
-        error = None
-        try:
-            response = self.handler(
-                batch.event, LocalLambdaContext.new_invocation(self.name, self.function_timeout)
-            )
-            failed = failed_item_ids(response, sequence_numbers)
-            if failed is None:
-                error, failed = f"invalid partial batch response: {response!r}"[:300], sequence_numbers
-        except Exception as exc:  # noqa: BLE001 - a crashing handler fails the batch, as on Lambda
-            error, failed = f"{type(exc).__name__}: {exc}", sequence_numbers
+        failed, error, seconds, response = invoke(
+            self.handler, batch.event, self.name, self.function_timeout, sequence_numbers
+        )
         first_failed = min(failed, key=sequence_numbers.index) if failed else None
         self.reader.acknowledge(batch, first_failed)
         retried = sequence_numbers[sequence_numbers.index(first_failed) :] if first_failed else []
         self._consecutive_failures = self._consecutive_failures + 1 if retried else 0
-        invocation = Invocation(self.name, batch.records, retried, error, time.perf_counter() - started)
+        invocation = Invocation(self.name, batch.records, retried, error, seconds, response)
         if self.observer:
             self.observer(invocation)
         return invocation

@@ -3,8 +3,8 @@ the API behind its local API Gateway, and a local stream trigger that feeds the 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -15,9 +15,9 @@ from movie_events.models import MovieEvent
 from movie_events.settings import Env, Resources
 from moviepipe.local.embedded_aws import EmbeddedAWS
 from moviepipe.local.http_api import movies_api_app
-from moviepipe.local.lambda_context import LocalLambdaContext
 from moviepipe.local.provision import Messaging, provision_movies_table
 from moviepipe.local.stream_events import StreamReader
+from moviepipe.local.triggers import Invocation, StreamTrigger
 from producers.movies_api import handler as api_handler
 from producers.outbox_relay import handler as relay_handler
 from producers.outbox_relay.processor import OutboxBatchProcessor, relay
@@ -31,11 +31,11 @@ def movies_stream_fixture(aws: EmbeddedAWS, monkeypatch: pytest.MonkeyPatch) -> 
     """The Movies table (stream enabled), with MOVIES_TABLE_NAME set; yields the stream ARN."""
     stream_arn = provision_movies_table()
     monkeypatch.setenv(Env.MOVIES_TABLE_NAME, Resources.MOVIES_TABLE)
-    api_handler.movies_table.cache_clear()
-    relay_handler.batch_processor.cache_clear()
+    api_handler.reset()
+    relay_handler.reset()
     yield stream_arn
-    api_handler.movies_table.cache_clear()
-    relay_handler.batch_processor.cache_clear()
+    api_handler.reset()
+    relay_handler.reset()
 
 
 @pytest.fixture(name="api")
@@ -47,14 +47,8 @@ def api_fixture(movies_stream: str) -> Client:
 @pytest.fixture(name="relay_env")
 def relay_env_fixture(messaging: Messaging, movies_stream: str, monkeypatch: pytest.MonkeyPatch) -> Messaging:
     monkeypatch.setenv(Env.EVENTS_TOPIC_ARN, messaging.topic_arn)
-    relay_handler.batch_processor.cache_clear()
+    relay_handler.reset()
     return messaging
-
-
-@dataclass
-class Invocation:
-    records: list[dict[str, Any]]
-    response: dict[str, Any]
 
 
 def run_trigger(
@@ -65,24 +59,23 @@ def run_trigger(
     batch_size: int = 100,
     max_invocations: int = 50,
 ) -> list[Invocation]:
-    """Feed the stream to the relay as Lambda's stream trigger does: batch after batch, resuming from the
-    first failed record of a partial batch failure, until the stream is drained (or the bound is hit)."""
-    reader = reader or StreamReader(stream_arn)
+    """Feed the stream to the relay through the local stream trigger (Lambda's rules: batch after batch,
+    resuming from the first failed record), until the stream is drained or the bound is hit."""
+    handler = relay_handler.lambda_handler if processor is None else functools.partial(_relay_with, processor)
+    trigger = StreamTrigger("outbox-relay", stream_arn, handler, batch_size=batch_size)
+    if reader is not None:
+        trigger.reader = reader
     invocations: list[Invocation] = []
     for _ in range(max_invocations):
-        batch = reader.read(batch_size)
-        if batch is None:
+        invocation = trigger.poll_once()
+        if invocation is None:
             break
-        context = LocalLambdaContext.new_invocation("outbox-relay")
-        if processor is None:
-            result = relay_handler.lambda_handler(batch.event, context)  # type: ignore[arg-type]
-        else:
-            result = relay(batch.event, context, processor)
-        response: dict[str, Any] = dict(result)
-        failures = response.get("batchItemFailures") or []
-        reader.acknowledge(batch, failures[0]["itemIdentifier"] if failures else None)
-        invocations.append(Invocation(batch.records, response))
+        invocations.append(invocation)
     return invocations
+
+
+def _relay_with(processor: OutboxBatchProcessor, event: dict[str, Any], context: Any) -> Any:
+    return relay(event, context, processor)
 
 
 def received_events(queue_url: str) -> list[MovieEvent]:
