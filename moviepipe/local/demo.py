@@ -201,7 +201,6 @@ def run_demo(*, as_json: bool = False, settings: StackSettings | None = None) ->
     settings = settings or StackSettings(aws_port=0, api_port=0, quiet_handlers=True)
     invocations: list[Invocation] = []
     stack = LocalStack(settings, observer=invocations.append)
-    summary = Summary()
     # Handlers log and emit metrics on stdout (as on Lambda); with --json, stdout is the summary's alone.
     redirect = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
     with redirect, stack.running() as deployment:
@@ -257,29 +256,52 @@ def _drive(
         )
 
     settled = wait_until(handled, lambda: 3, "   settling", console)
-    summary = Summary(seconds_to_settle=time.monotonic() - started)
     audit.collect()
-    sent = emails_by_event(stack.aws.mail.emails)
     dead = stack.dead_letters()
-    summary.events_published = len(audit.messages)
-    summary.emails_sent = len(stack.aws.mail.emails)
-    summary.dead_lettered = len(dead)
-    summary.duplicates_suppressed = _valid_deliveries(invocations, dead) - summary.emails_sent
+    summary = evaluate(
+        published=list(audit.messages),
+        emails=stack.aws.mail.emails,
+        valid_deliveries=_valid_deliveries(invocations, dead),
+        dead_letters=dead,
+        settled=settled,
+        seconds=time.monotonic() - started,
+    )
+    for message in dead:
+        if message["Body"] == POISON_BODY:
+            reason = message.get("MessageAttributes", {}).get(ERROR_MESSAGE, {}).get("StringValue", "")
+            console.print(f"  poison message dead-lettered: {reason}")
+    return summary
+
+
+def evaluate(
+    *,
+    published: list[str],
+    emails: list[CaughtEmail],
+    valid_deliveries: int,
+    dead_letters: list[dict[str, Any]],
+    settled: bool,
+    seconds: float,
+) -> Summary:
+    """The summary of a run and every invariant it broke (none: ``summary.ok``)."""
+    sent = emails_by_event(emails)
+    summary = Summary(
+        events_published=len(published),
+        emails_sent=len(emails),
+        duplicates_suppressed=valid_deliveries - len(emails),
+        dead_lettered=len(dead_letters),
+        seconds_to_settle=seconds,
+    )
     if not settled:
         summary.problems.append(f"the pipeline did not settle within {SETTLE_TIMEOUT_SECONDS:.0f} s")
-    for event_id in audit.messages:
+    for event_id in published:
         if sent[event_id] != 1:
             summary.problems.append(f"event {event_id} produced {sent[event_id]} emails, not 1")
-    for event_id in set(sent) - set(audit.messages):
+    for event_id in sorted(set(sent) - set(published)):
         summary.problems.append(f"an email for {event_id}, which was never published")
     if summary.duplicates_suppressed < 1:
         summary.problems.append("the forced duplicate delivery was not suppressed")
-    poison = [m for m in dead if m["Body"] == POISON_BODY]
-    if not poison:
+    if not any(m["Body"] == POISON_BODY for m in dead_letters):
         summary.problems.append("the poison message is not in the dead-letter queue")
-    else:
-        reason = poison[0].get("MessageAttributes", {}).get(ERROR_MESSAGE, {}).get("StringValue", "")
-        console.print(f"  poison message dead-lettered: {reason}")
     return summary
 
 
