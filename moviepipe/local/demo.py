@@ -326,9 +326,9 @@ def _valid_deliveries(invocations: list[Invocation], dead: list[dict[str, Any]])
 
 
 def _report(summary: Summary, console: Console) -> None:
-    table = Table(title="summary")
-    table.add_column("")
-    table.add_column("", justify="right")
+    table = Table(title="summary", show_header=False)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
     for key, value in summary.as_dict().items():
         if key not in ("ok", "problems"):
             table.add_row(key, str(value))

@@ -67,8 +67,11 @@ class Deployment:
     def handler_environment(self, settings: StackSettings) -> dict[str, str]:
         """The variables the Lambda functions get on AWS, pointing at the local resources."""
         quiet = {"POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "true"}
+        return {**(quiet if settings.quiet_handlers else {}), **self.resource_environment(settings)}
+
+    def resource_environment(self, settings: StackSettings) -> dict[str, str]:
+        """Where the resources are, under the variable names of :class:`Env`."""
         return {
-            **(quiet if settings.quiet_handlers else {}),
             Env.EVENTS_TOPIC_ARN: self.messaging.topic_arn,
             Env.MOVIES_TABLE_NAME: self.movies_table,
             Env.IDEMPOTENCY_TABLE_NAME: self.idempotency_table,
@@ -215,5 +218,5 @@ def client_environment(deployment: Deployment, settings: StackSettings) -> dict[
         Env.AWS_REGION: aws.region(),
         "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
         "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
-        **deployment.handler_environment(settings),
+        **deployment.resource_environment(settings),
     }
