@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 DEFAULT_REGION = "us-east-1"
 
@@ -65,3 +66,12 @@ def reset() -> None:
     global _session
     with _lock:
         _session = None
+
+
+def describe_error(exc: BaseException) -> str:
+    """``"Code: message"`` for an AWS error, ``"Type: message"`` for anything else: the one-line reason
+    logs, dead letters and PublishError show."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return f"{error.get('Code', 'ClientError')}: {error.get('Message', '')}".rstrip(": ")
+    return f"{type(exc).__name__}: {exc}"

@@ -116,7 +116,7 @@ class EventPublisher:
         try:
             response = self._sns.publish(**params)
         except (ClientError, BotoCoreError) as exc:
-            raise PublishError({event.id: _describe(exc)}) from exc
+            raise PublishError({event.id: aws.describe_error(exc)}) from exc
         return PublishedEvent(event.id, response["MessageId"], response.get("SequenceNumber"))
 
     # -- many events -------------------------------------------------------------------------------
@@ -195,7 +195,7 @@ class EventPublisher:
         except (ClientError, BotoCoreError) as exc:
             # botocore has already retried throttling/5xx; what is left is permanent for this call,
             # unless it is a transient error that ran out of botocore's attempts: retry those here too.
-            reason = _describe(exc)
+            reason = aws.describe_error(exc)
             if _is_retryable(exc):
                 for entry in batch:
                     entry.last_error = reason
@@ -259,10 +259,3 @@ def _is_retryable(exc: Exception) -> bool:
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         return exc.response.get("Error", {}).get("Code") in _RETRYABLE_CODES or status >= 500
     return True  # connection errors, timeouts
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        return f"{error.get('Code', 'ClientError')}: {error.get('Message', '')}".rstrip(": ")
-    return f"{type(exc).__name__}: {exc}"

@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from botocore.exceptions import BotoCoreError, ClientError
 
 from movie_events import InvalidEventError
+from movie_events.aws import describe_error
 
 
 class Kind(enum.Enum):
@@ -78,19 +79,12 @@ def classify(exc: BaseException) -> Failure:
     if isinstance(exc, IdempotencyPersistenceLayerError):
         # Powertools wraps the DynamoDB error; name the underlying one.
         cause = exc.__cause__ or (exc.args[1] if len(exc.args) > 1 else None)
-        detail = describe(cause) if isinstance(cause, BaseException) else str(exc)
+        detail = describe_error(cause) if isinstance(cause, BaseException) else str(exc)
         return Failure(Kind.TRANSIENT, "IdempotencyStoreError", name, f"{exc.args[0]}: {detail}")
     if isinstance(exc, ClientError):
         code = str(exc.response.get("Error", {}).get("Code", "ClientError"))
         kind = Kind.PERMANENT if code in PERMANENT_SES_CODES else Kind.TRANSIENT
-        return Failure(kind, code, name, describe(exc))
+        return Failure(kind, code, name, describe_error(exc))
     if isinstance(exc, BotoCoreError):
         return Failure(Kind.TRANSIENT, name, name, str(exc))
     return Failure(Kind.TRANSIENT, name, name, str(exc) or name)
-
-
-def describe(exc: BaseException) -> str:
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        return f"{error.get('Code', 'ClientError')}: {error.get('Message', '')}".rstrip(": ")
-    return f"{type(exc).__name__}: {exc}"
