@@ -18,6 +18,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from movie_events.settings import Env
+
 DEFAULT_REGION = "us-east-1"
 
 _lock = threading.Lock()
@@ -26,7 +28,7 @@ _hooks: list[Callable[[Any], None]] = []
 
 
 def region() -> str:
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+    return os.environ.get(Env.AWS_REGION) or os.environ.get(Env.AWS_DEFAULT_REGION) or DEFAULT_REGION
 
 
 def session() -> boto3.session.Session:

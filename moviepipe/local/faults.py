@@ -8,7 +8,6 @@ body with ``__type``), which covers SES v2, DynamoDB and SQS — not SNS, whose 
 
 from __future__ import annotations
 
-import io
 import json
 import threading
 from collections.abc import Callable, Iterable
@@ -17,8 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from moviepipe.local.mail_catcher import parse_sesv2_request
-
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+from moviepipe.local.wsgi import WSGIApp, read_body
 
 #: SES v2's SendEmail path, the most common target.
 SESV2_SEND_EMAIL = "/v2/email/outbound-emails"
@@ -63,9 +61,7 @@ class FaultInjector:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if not self._faults:
             return self._app(environ, start_response)
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
-        environ["wsgi.input"] = io.BytesIO(body)
+        body = read_body(environ)
         path = str(environ.get("PATH_INFO", ""))
         with self._lock:
             fault = next(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import json
 import threading
 from collections.abc import Callable, Iterable
@@ -21,9 +20,9 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-SESV2_SEND_PATH = "/v2/email/outbound-emails"
+from moviepipe.local.wsgi import WSGIApp, read_body
 
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+SESV2_SEND_PATH = "/v2/email/outbound-emails"
 
 
 @dataclass(frozen=True)
@@ -141,9 +140,7 @@ class MailCatcher:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") != SESV2_SEND_PATH:
             return self._app(environ, start_response)
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        request_body = environ["wsgi.input"].read(length) if length else b""
-        environ["wsgi.input"] = io.BytesIO(request_body)
+        request_body = read_body(environ)
         status_holder: list[str] = []
 
         def capture_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
