@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +20,26 @@ from moviepipe.local.demo import http
 
 pytestmark = pytest.mark.e2e
 MOVIEPIPE = [sys.executable, "-m", "moviepipe"]
+
+
+class JsonLines:
+    """The JSON lines a process prints, read by a thread, so a test waits with a timeout, never hangs."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self._lines: queue.Queue[str] = queue.Queue()
+        assert process.stdout is not None
+        stdout = process.stdout
+        threading.Thread(target=self._read, args=(stdout,), daemon=True).start()
+
+    def _read(self, stdout: Any) -> None:
+        for line in stdout:
+            self._lines.put(line)
+
+    def next(self, timeout: float = 30.0) -> dict[str, Any]:
+        try:
+            return dict(json.loads(self._lines.get(timeout=timeout)))
+        except queue.Empty:
+            raise AssertionError(f"no output within {timeout} s") from None
 
 
 def port_is_free(port: int) -> bool:
@@ -63,8 +86,8 @@ def test_local_up_serves_until_ctrl_c_and_leaves_nothing_running(tmp_path: Path)
         env=env,
     )
     try:
-        assert process.stdout is not None
-        endpoints = json.loads(process.stdout.readline())
+        lines = JsonLines(process)
+        endpoints = lines.next()
         api_url, aws_url = endpoints["api_url"], endpoints["aws_endpoint"]
         assert endpoints["environment"]["AWS_ENDPOINT_URL"] == aws_url
         status, _, movie = http("POST", f"{api_url}/movies", {"title": "Up", "rating": 8.3, "genres": []})
@@ -72,7 +95,7 @@ def test_local_up_serves_until_ctrl_c_and_leaves_nothing_running(tmp_path: Path)
         triggers: set[str] = set()
         deadline = time.monotonic() + 30
         while triggers != {"outbox-relay", "email-notification"} and time.monotonic() < deadline:
-            triggers.add(json.loads(process.stdout.readline())["trigger"])
+            triggers.add(lines.next()["trigger"])
         assert triggers == {"outbox-relay", "email-notification"}
 
         emails = subprocess.run(
