@@ -12,7 +12,7 @@ drives it the way users and failures do:
    the poison message is in the DLQ with its reason — and prints a summary (``--json``: one JSON
    object on stdout, everything else on stderr). Any broken invariant makes it return False (exit 1).
 
-An extra "audit" queue subscribed to the topic (raw delivery, no filter) records every event published,
+An extra "audit" queue subscribed to the topic (raw delivery, every event type) records every event published,
 so the demo can count them and copy one for the duplicate.
 """
 
@@ -34,7 +34,7 @@ from rich.table import Table
 
 from consumers.email_notification.adapters.dlq import ERROR_MESSAGE, SOURCE_MESSAGE_ID
 from consumers.email_notification.rendering import EVENT_ID_HEADER
-from movie_events import InvalidEventError, aws, parse_event
+from movie_events import EVENT_TYPES, InvalidEventError, aws, parse_event
 from moviepipe.local.mail_catcher import CaughtEmail
 from moviepipe.local.provision import provision_messaging
 from moviepipe.local.stack import Deployment, LocalStack, StackSettings
@@ -124,9 +124,10 @@ class Audit:
 
     def __init__(self, topic_arn: str) -> None:
         self.queue_url = provision_messaging(
+            topic_name=topic_arn.rsplit(":", 1)[-1],
             queue_name=AUDIT_QUEUE,
             dlq_name=f"{AUDIT_QUEUE}-dlq",
-            event_types=("MovieCreated", "MovieUpdated", "MovieDeleted"),
+            event_types=EVENT_TYPES,
         ).queue_url
         self.messages: dict[str, dict[str, Any]] = {}
 

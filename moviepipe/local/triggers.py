@@ -130,12 +130,12 @@ class SqsTrigger:
         failed, error, seconds, response = invoke(
             self.handler, event, self.name, self.function_timeout, [r["messageId"] for r in records]
         )
-        done = [m for m in messages if m["MessageId"] not in set(failed)]
-        for start in range(0, len(done), 10):
-            chunk = done[start : start + 10]
+        failed_ids = set(failed)
+        done = [m for m in messages if m["MessageId"] not in failed_ids]
+        if done:  # one call: a receive returns at most 10 messages, DeleteMessageBatch takes 10
             result = self._sqs.delete_message_batch(
                 QueueUrl=self.queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
             )
             for failure in result.get("Failed", []):
                 log.warning("could not delete a processed message: %s", failure)
