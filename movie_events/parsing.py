@@ -25,6 +25,7 @@ from movie_events.errors import (
     UnknownEventTypeError,
     describe_validation_errors,
 )
+from movie_events.jsonlimits import load_bounded
 from movie_events.models import EVENT_CLASSES, EVENT_TYPES, REQUIRED_ON_THE_WIRE, MovieEvent
 
 #: Name of the message attribute that carries the event type (SNS and SQS alike).
@@ -36,24 +37,14 @@ LEGACY_ID_NAMESPACE = uuid.UUID("6f1f0c3e-4a57-4c35-9a8e-7d2f6f1c8b1a")
 LEGACY_SOURCE = "urn:moviepipe:legacy"
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def _load_json_object(body: str | bytes | None) -> dict[str, Any]:
     if body is None:
         raise MalformedMessageError("message body is missing")
-    if isinstance(body, bytes | bytearray):
-        try:
-            body = bytes(body).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise MalformedMessageError(f"message body is not valid UTF-8 (byte {exc.start})") from exc
     if not body.strip():
         raise MalformedMessageError("message body is empty")
-    try:
-        loaded = json.loads(body, parse_constant=_reject_constant)
-    except (json.JSONDecodeError, ValueError) as exc:
-        raise MalformedMessageError(f"message body is not JSON: {exc}") from exc
+    # Bounded: size, depth, digits, non-finite numbers and lone surrogates are refused here, before
+    # anything recursive, hashing or encoding ever sees the value (see movie_events.jsonlimits).
+    loaded = load_bounded(body)
     if not isinstance(loaded, dict):
         raise MalformedMessageError(f"message body must be a JSON object, not {type(loaded).__name__}")
     return loaded

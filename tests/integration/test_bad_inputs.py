@@ -65,8 +65,8 @@ CATALOGUE = [
     Bad(
         "invalid UTF-8 (lone surrogate)",
         envelope(data_overrides={"title": "Bad \udc80 byte"}),
-        "SchemaValidation",
-        "data.title: Input should be a valid string, unable to parse raw data as a unicode string",
+        "MalformedMessage",
+        "data.title holds a lone surrogate",
     ),
     Bad("unknown type", envelope(type="MovieRated"), "UnknownEventType", "MovieRated"),
     Bad("no type anywhere", json.dumps(MOVIE), "UnknownEventType", "no 'Type' message attribute", None),
