@@ -1,7 +1,7 @@
 """The Lambda zips, built for real (pip downloads manylinux wheels: needs the package registry).
 
 Wheels are cached in the repository's build/wheels, shared with `make package`, so only the first run
-downloads (about 10 MB); later runs take seconds.
+downloads (about 30 MB, botocore most of it); later runs take seconds.
 """
 
 from __future__ import annotations
