@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml 2>/dev/null | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: all venv test unit lint format demo bench lock clean
+.PHONY: all venv test unit lint format demo bench lock clean package
 
 all: test
 
@@ -44,10 +44,20 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks
 
-# Re-pin every dependency (needs the package registry); commit the result.
+# Re-pin every dependency (needs the package registry); commit the result. requirements.lock is the
+# development set (every extra); requirements-lambda.lock is the runtime set on the Lambda's Python,
+# constrained to the same versions, and is what `make package` ships.
 lock:
 	$(PYTHON) -m venv /tmp/moviepipe-lock && /tmp/moviepipe-lock/bin/pip install --quiet uv
-	/tmp/moviepipe-lock/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-header -o requirements.lock
+	/tmp/moviepipe-lock/bin/uv pip compile pyproject.toml --all-extras --python-version 3.11 --no-header -o requirements.lock
+	/tmp/moviepipe-lock/bin/uv pip compile pyproject.toml --python-version 3.12 --python-platform linux \
+		--constraint requirements.lock --no-header -o requirements-lambda.lock
+
+# The Lambda zips, one per architecture, shared by every function: build/lambda/moviepipe-x86_64.zip and
+# build/lambda/moviepipe-arm64.zip (python3.12, manylinux wheels from requirements-lambda.lock; boto3 is
+# the runtime's). Needs only Python and pip; the first run downloads the wheels into build/wheels.
+package:
+	$(PYTHON) -m moviepipe.packaging --out build/lambda --wheel-cache build/wheels
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

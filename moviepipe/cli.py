@@ -7,6 +7,7 @@ and nothing else there, so scripts can rely on it.
 
 from __future__ import annotations
 
+import importlib
 import json
 import signal
 import sys
@@ -16,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from movie_events import EVENT_CLASSES, EVENT_TYPES, InvalidEventError
@@ -41,8 +43,24 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)  # brackets are text, not markup
     return typer.Exit(code)
+
+
+def require_local_extra() -> None:
+    """`local up` and `local demo` run moto's server, installed by ``moviepipe[local]``, not ``[cli]``.
+
+    Without it they stop with a message saying what to install instead of an import traceback.
+    """
+    for module in ("moto", "werkzeug"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            raise fail(
+                f"moviepipe local needs the local stack ({module} is not installed): "
+                "pip install 'moviepipe[local]'",
+                EXIT_USAGE,
+            ) from exc
 
 
 def emit_json(document: dict[str, Any]) -> None:
@@ -135,6 +153,7 @@ def local_up(
     ] = False,
 ) -> None:
     """Run the whole pipeline on this machine until Ctrl-C."""
+    require_local_extra()
     from moviepipe.local.stack import LocalStack, StackSettings, client_environment
     from moviepipe.local.triggers import Invocation
 
@@ -241,6 +260,7 @@ def local_demo(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
 ) -> None:
     """Start an embedded AWS, run the pipeline end to end, and print what happened."""
+    require_local_extra()
     from moviepipe.local.demo import run_demo
 
     summary = run_demo(as_json=as_json)
