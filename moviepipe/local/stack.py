@@ -52,6 +52,57 @@ class StackSettings:
     #: prints one line per invocation itself.
     quiet_handlers: bool = False
 
+    def problems(self) -> list[str]:
+        """What is wrong with these settings, one line each, checked before anything starts.
+
+        Why up front: a port out of range otherwise surfaces as a traceback from the socket layer, and a
+        mail folder that cannot be created (a path under a file, an unwritable folder) is found only by
+        the first email, whose send then fails with a 500 and is retried into the DLQ.
+        """
+        found = [
+            f"{flag} must be a port number from 0 to {MAX_PORT} (0: any free port), not {port}"
+            for flag, port in (("--aws-port", self.aws_port), ("--api-port", self.api_port))
+            if not 0 <= port <= MAX_PORT
+        ]
+        if not found and self.aws_port and self.aws_port == self.api_port:
+            found.append(f"--aws-port and --api-port are both {self.aws_port}: give them different ports")
+        if self.mail_folder is not None:
+            problem = mail_folder_problem(self.mail_folder)
+            if problem:
+                found.append(f"--mail-folder {self.mail_folder}: {problem}")
+        return found
+
+
+MAX_PORT = 65535
+
+
+def mail_folder_problem(folder: Path) -> str | None:
+    """Why emails cannot be written to ``folder`` (None: they can), without creating anything.
+
+    The folder itself may not exist yet (the mail catcher creates it on the first email); then its
+    nearest existing ancestor must be a folder this process can create entries in.
+    """
+    path = folder.absolute()
+    try:
+        return _folder_problem(path)
+    except OSError as exc:  # e.g. a parent that cannot be searched
+        return exc.strerror or str(exc)
+
+
+def _folder_problem(path: Path) -> str | None:
+    if path.exists():
+        if not path.is_dir():
+            return "is a file, not a folder"
+        return None if os.access(path, os.W_OK | os.X_OK) else "is not writable"
+    for ancestor in path.parents:
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                return f"cannot be created: {ancestor} is a file, not a folder"
+            if not os.access(ancestor, os.W_OK | os.X_OK):
+                return f"cannot be created: {ancestor} is not writable"
+            return None
+    return "cannot be created"  # pragma: no cover - the root always exists
+
 
 @dataclass(frozen=True)
 class Deployment:
@@ -100,7 +151,13 @@ class LocalStack:
     # -- lifecycle ---------------------------------------------------------------------------------
     @contextmanager
     def running(self) -> Iterator[Deployment]:
-        """Start everything; on exit (Ctrl-C included) stop every thread and release every port."""
+        """Start everything; on exit (Ctrl-C included) stop every thread and release every port.
+
+        Raises ValueError, before starting anything, if the settings cannot work (:meth:`StackSettings.problems`).
+        """
+        problems = self.settings.problems()
+        if problems:
+            raise ValueError("; ".join(problems))
         self.aws.start()
         try:
             with environment(self.aws.environment()):
@@ -212,10 +269,15 @@ class LocalStack:
 
 
 def client_environment(deployment: Deployment, settings: StackSettings) -> dict[str, str]:
-    """What to export so the CLI, the AWS CLI and boto3 talk to the local stack."""
+    """What to export so the CLI, the AWS CLI and boto3 talk to the local stack.
+
+    Both region variables: boto3 and the AWS CLI read ``AWS_DEFAULT_REGION`` (a plain
+    ``boto3.client("sqs")`` raises NoRegionError without it), while other SDKs and Lambda use ``AWS_REGION``.
+    """
     return {
         Env.AWS_ENDPOINT_URL: deployment.aws_endpoint,
         Env.AWS_REGION: aws.region(),
+        Env.AWS_DEFAULT_REGION: aws.region(),
         "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
         "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
         **deployment.resource_environment(settings),
