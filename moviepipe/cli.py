@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from movie_events import EVENT_CLASSES, EVENT_TYPES, InvalidEventError
 from movie_events.errors import describe_validation_errors
-from movie_events.settings import ConfigurationError, Env
+from movie_events.settings import ConfigurationError, Env, Resources
 from moviepipe.local.defaults import DEFAULT_API_PORT, DEFAULT_AWS_PORT, DEFAULT_MAIL_FOLDER
+
+if TYPE_CHECKING:
+    from moviepipe.local.triggers import Invocation
 
 # Plain (click) help, not typer's rich panels: this typer's rich help labels every flag "<bool>", as if
 # `--json true` were the way to use it (it is an error; flags take no value). A sub-app added here
@@ -48,7 +53,7 @@ err = Console(stderr=True, soft_wrap=True)
 
 #: An SNS topic ARN: arn:<partition>:sns:<region>:<12-digit account>:<name, ".fifo" for a FIFO topic>.
 TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z]{2}(-[a-z]+)+-\d+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?")
-TOPIC_ARN_EXAMPLE = "arn:aws:sns:us-east-1:123456789012:moviepipe-events"
+TOPIC_ARN_EXAMPLE = f"arn:aws:sns:us-east-1:123456789012:{Resources.EVENTS_TOPIC}"
 
 
 def _version() -> str:
@@ -82,7 +87,9 @@ def _main(
 
 
 def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    # Text, not markup: the message quotes the user's input, and "[/x]" in it would otherwise be read
+    # as a rich tag (a MarkupError traceback instead of the error).
+    err.print(Text.assemble(("error:", "red"), " ", message), highlight=False)
     return typer.Exit(code)
 
 
@@ -149,7 +156,7 @@ def publish(
                 }
             )
         else:
-            err.print(f"dry run: would publish {event.type} {event.id}")
+            err.print(Text(f"dry run: would publish {event.type} {event.id}"))
             typer.echo(event.to_json())
         return
     if not topic_arn:
@@ -186,7 +193,6 @@ def local_up(
 ) -> None:
     """Run the whole pipeline on this machine until Ctrl-C."""
     from moviepipe.local.stack import LocalStack, StackSettings, client_environment
-    from moviepipe.local.triggers import Invocation
 
     out = Console(soft_wrap=True, highlight=False)
 
@@ -202,12 +208,7 @@ def local_up(
                 }
             )
             return
-        failed = f", [red]{len(invocation.failed_ids)} to retry[/red]" if invocation.failed_ids else ""
-        error = f" [red]{invocation.error}[/red]" if invocation.error else ""
-        out.print(
-            f"{invocation.trigger}: {len(invocation.records)} record(s){failed} "
-            f"in {invocation.seconds * 1000:.0f} ms{error}"
-        )
+        out.print(invocation_line(invocation))
 
     settings = StackSettings(
         aws_port=aws_port, api_port=api_port, mail_folder=mail_folder, quiet_handlers=not verbose
@@ -235,12 +236,12 @@ def local_up(
                 )
             else:
                 out.print("[bold]moviepipe local stack[/bold] is up (Ctrl-C stops it)")
-                out.print(f"  AWS (moto server)  {deployment.aws_endpoint}")
-                out.print(f"  movies API         {deployment.api_url}/movies")
-                out.print(f"  emails             {mail_folder}/  (moviepipe local emails)")
+                out.print(Text(f"  AWS (moto server)  {deployment.aws_endpoint}"))
+                out.print(Text(f"  movies API         {deployment.api_url}/movies"))
+                out.print(Text(f"  emails             {mail_folder}/  (moviepipe local emails)"))
                 out.print("  to point the CLI, the AWS CLI and boto3 at it:")
                 for name, value in env.items():
-                    out.print(f"    export {name}={value}")
+                    out.print(Text(f"    export {name}={shlex.quote(value)}"))
             sys.stdout.flush()
             while not stopping.wait(0.5):
                 pass
@@ -260,8 +261,6 @@ def local_emails(
     as_json: Annotated[bool, typer.Option("--json", help="Print the list as a JSON object.")] = False,
 ) -> None:
     """List the emails the local stack has sent, oldest first."""
-    from rich.text import Text
-
     from consumers.email_notification.rendering import EVENT_ID_HEADER
     from moviepipe.local.mail_catcher import read_folder
 
@@ -322,6 +321,25 @@ def local_demo(
     summary = run_demo(as_json=as_json, settings=settings)
     if not summary.ok:
         raise typer.Exit(EXIT_FAILED)
+
+
+def invocation_line(invocation: Invocation) -> Text:
+    """One handler invocation, for `local up`. Text, not markup: an error's own words may hold "[…]"."""
+    line = Text(f"{invocation.trigger}: {len(invocation.records)} record(s)")
+    if invocation.failed_ids:
+        line.append(f", {len(invocation.failed_ids)} to retry", style="red")
+    line.append(f" in {invocation.seconds * 1000:.0f} ms")
+    error = one_line(invocation.error or "")
+    if error:
+        line.append(f" {error}", style="red")
+    return line
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: control characters (CR, LF, BS, ESC, ...) become spaces, runs of space one."""
+    import unicodedata
+
+    return " ".join("".join(" " if unicodedata.category(c) == "Cc" else c for c in text).split())
 
 
 def _header(message: Any, name: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -53,7 +54,8 @@ class StackSettings:
     quiet_handlers: bool = False
 
     def problems(self) -> list[str]:
-        """What is wrong with these settings, one line each, checked before anything starts.
+        """What is wrong with these settings, one line each, checked before anything starts. When
+        nothing else is wrong, it creates the mail folder (see :func:`mail_folder_problem`).
 
         Why up front: a port out of range otherwise surfaces as a traceback from the socket layer, and a
         mail folder that cannot be created (a path under a file, an unwritable folder) is found only by
@@ -66,7 +68,8 @@ class StackSettings:
         ]
         if not found and self.aws_port and self.aws_port == self.api_port:
             found.append(f"--aws-port and --api-port are both {self.aws_port}: give them different ports")
-        if self.mail_folder is not None:
+        # Last, and only when all else is right: checking the mail folder creates it.
+        if not found and self.mail_folder is not None:
             problem = mail_folder_problem(self.mail_folder)
             if problem:
                 found.append(f"--mail-folder {self.mail_folder}: {problem}")
@@ -77,31 +80,26 @@ MAX_PORT = 65535
 
 
 def mail_folder_problem(folder: Path) -> str | None:
-    """Why emails cannot be written to ``folder`` (None: they can), without creating anything.
+    """Why emails cannot be written to ``folder`` (None: they can), found by doing what the mail catcher
+    will do: create the folder (and its parents) and write a file in it, removed at once.
 
-    The folder itself may not exist yet (the mail catcher creates it on the first email); then its
-    nearest existing ancestor must be a folder this process can create entries in.
+    Doing it is the only exact check: "new/../x", "a-file/..", permissions and read-only mounts all
+    behave as they will for the first email, which a check of the path's text would only approximate.
     """
-    path = folder.absolute()
     try:
-        return _folder_problem(path)
-    except OSError as exc:  # e.g. a parent that cannot be searched
-        return exc.strerror or str(exc)
-
-
-def _folder_problem(path: Path) -> str | None:
-    if path.exists():
-        if not path.is_dir():
-            return "is a file, not a folder"
-        return None if os.access(path, os.W_OK | os.X_OK) else "is not writable"
-    for ancestor in path.parents:
-        if ancestor.exists():
-            if not ancestor.is_dir():
-                return f"cannot be created: {ancestor} is a file, not a folder"
-            if not os.access(ancestor, os.W_OK | os.X_OK):
-                return f"cannot be created: {ancestor} is not writable"
-            return None
-    return "cannot be created"  # pragma: no cover - the root always exists
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except FileExistsError:
+        return "is a file, not a folder"
+    except NotADirectoryError:
+        culprit = next(
+            (p for p in reversed([folder, *folder.parents]) if p.exists() and not p.is_dir()), None
+        )
+        return f"cannot be created: {culprit} is a file, not a folder" if culprit else "cannot be created"
+    except OSError as exc:
+        return f"cannot be written: {exc.strerror or exc}"
+    return None
 
 
 @dataclass(frozen=True)

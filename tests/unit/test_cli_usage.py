@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
+import unicodedata
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -19,8 +21,10 @@ from typer.testing import CliRunner, Result
 
 from consumers.email_notification.rendering import render
 from movie_events import MovieCreated
-from moviepipe.cli import TOPIC_ARN_EXAMPLE, app
+from moviepipe.cli import TOPIC_ARN_EXAMPLE, app, invocation_line, one_line
 from moviepipe.local.mail_catcher import CaughtEmail, write_email
+from moviepipe.local.stack import mail_folder_problem
+from moviepipe.local.triggers import Invocation
 
 runner = CliRunner()
 MOVIE = '{"id": "42", "title": "Up", "rating": 8.3, "genres": ["Animation"]}'
@@ -284,3 +288,82 @@ def test_a_missing_mail_folder_is_an_error_not_no_emails(tmp_path: Path, as_json
     a_file = tmp_path / "file.eml"
     a_file.write_text("x")
     assert_usage_error(emails(a_file), "is not a folder")
+
+
+@settings(max_examples=60, deadline=None)
+@given(segments=st.lists(st.sampled_from(["a-file", "a-folder", "new", "..", "."]), min_size=1, max_size=4))
+def test_the_start_up_check_agrees_with_what_the_mail_catcher_can_do(segments: list[str]) -> None:
+    """No problem reported ⇔ an email can be written there: the check neither lets through a folder
+    every send would fail on, nor refuses one that works."""
+    with tempfile.TemporaryDirectory() as root:
+        base = Path(root) / "work"
+        (base / "a-folder").mkdir(parents=True)
+        (base / "a-file").write_text("x")
+        folder = base.joinpath(*segments)
+        problem = mail_folder_problem(folder)
+        try:
+            write_email(folder, caught("Up"))
+            written = True
+        except OSError:
+            written = False
+        assert (problem is None) == written, (folder, problem)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    files=st.lists(
+        st.one_of(
+            st.binary(max_size=400),
+            st.builds(
+                lambda subject, event_id: (
+                    b"Subject: " + subject + b"\r\nX-Moviepipe-Event-Id: " + event_id + b"\r\n\r\nbody"
+                ),
+                st.binary(max_size=200),
+                st.binary(max_size=60),
+            ),
+        ),
+        max_size=4,
+    )
+)
+def test_local_emails_lists_any_file_in_the_folder_without_a_traceback(files: list[bytes]) -> None:
+    """Whatever an .eml holds (truncated, not MIME, broken encoded words, bare CR/LF), each is listed,
+    on one line a field, and the listing never fails."""
+    with tempfile.TemporaryDirectory() as root:
+        folder = Path(root)
+        for number, content in enumerate(files):
+            (folder / f"2026{number:04d}.eml").write_bytes(content)
+        for extra in ([], ["--json"]):
+            result = emails(folder, *extra)
+            assert result.exit_code == 0, result.output
+            assert result.exception is None
+        listed = json.loads(result.stdout)["emails"]
+        assert len(listed) == len(files)
+        for email in listed:
+            assert not any(c in email[key] for key in ("subject", "event_id", "from") for c in "\r\n")
+
+
+# -- what the user typed is echoed as typed, never read as rich markup -------------------------------
+@pytest.mark.parametrize("text", ["[/bold]", "[red]x[/red]", "[link=file:///etc]y"])
+def test_errors_quote_the_input_as_typed(text: str, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["publish", "--type", "MovieCreated", "--data", MOVIE, "--topic-arn", text])
+    assert_usage_error(result, repr(text))
+    result = runner.invoke(app, ["publish", "--type", text, "--data", MOVIE, "--dry-run"])
+    assert_usage_error(result, repr(text))
+    missing = tmp_path / text
+    assert_usage_error(emails(missing), f"--mail-folder {missing} does not exist")
+
+
+@given(error=st.text(max_size=200), failed=st.integers(min_value=0, max_value=3))
+def test_an_invocation_line_shows_the_handlers_error_as_it_is(error: str, failed: int) -> None:
+    invocation = Invocation(
+        trigger="email-notification",
+        records=[{"messageId": str(n)} for n in range(3)],
+        failed_ids=[str(n) for n in range(failed)],
+        error=error or None,
+        seconds=0.012,
+    )
+    line = invocation_line(invocation).plain
+    assert line.startswith("email-notification: 3 record(s)") and "in 12 ms" in line
+    shown = one_line(error)
+    assert not any(unicodedata.category(c) == "Cc" for c in line)
+    assert line.endswith(f" {shown}" if shown else " ms") and "\n" not in line
