@@ -30,7 +30,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# The whole suite: lint, unit, integration (moto server over HTTP), Terraform and end-to-end tests.
+# The whole suite: lint, unit, integration (moto server over HTTP) and end-to-end tests.
 # pytest's exit code 5 ("no tests ran") fails the target like any other non-zero code.
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -9,30 +9,41 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
+import shlex
 import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+from rich.text import Text
 
 from movie_events import EVENT_CLASSES, EVENT_TYPES, InvalidEventError
 from movie_events.errors import describe_validation_errors
-from movie_events.settings import ConfigurationError, Env
+from movie_events.settings import ConfigurationError, Env, Resources
 from moviepipe.local.defaults import DEFAULT_API_PORT, DEFAULT_AWS_PORT, DEFAULT_MAIL_FOLDER
 
+if TYPE_CHECKING:
+    from moviepipe.local.triggers import Invocation
+
+# Plain (click) help, not typer's rich panels: this typer's rich help labels every flag "<bool>", as if
+# `--json true` were the way to use it (it is an error; flags take no value). A sub-app added here
+# should pass the same setting.
+HELP_MODE = None
 app = typer.Typer(
     name="moviepipe",
     help="moviepipe: publish movie events, run the pipeline locally, inspect dead letters.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=HELP_MODE,
 )
 local_app = typer.Typer(
-    help="Run the whole pipeline on this machine (embedded AWS, local triggers).", no_args_is_help=True
+    help="Run the whole pipeline on this machine (embedded AWS, local triggers).",
+    no_args_is_help=True,
+    rich_markup_mode=HELP_MODE,
 )
 app.add_typer(local_app, name="local")
 
@@ -41,9 +52,45 @@ EXIT_USAGE = 2
 
 err = Console(stderr=True, soft_wrap=True)
 
+#: An SNS topic ARN: arn:<partition>:sns:<region>:<12-digit account>:<name, ".fifo" for a FIFO topic>.
+TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z]{2}(-[a-z]+)+-\d+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?")
+TOPIC_ARN_EXAMPLE = f"arn:aws:sns:us-east-1:123456789012:{Resources.EVENTS_TOPIC}"
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("moviepipe")
+    except PackageNotFoundError:  # pragma: no cover - running from a tree that was never installed
+        return "unknown (not installed)"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"moviepipe {_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    _version_flag: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_show_version,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """moviepipe: publish movie events, run the pipeline locally, inspect dead letters."""
+
 
 def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
-    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)  # brackets are text, not markup
+    # Text, not markup: the message quotes the user's input, and "[/x]" in it would otherwise be read
+    # as a rich tag (a MarkupError traceback instead of the error).
+    err.print(Text.assemble(("error:", "red"), " ", message), highlight=False)
     return typer.Exit(code)
 
 
@@ -95,10 +142,19 @@ def publish(
     except json.JSONDecodeError as exc:
         raise fail(f"--data is not JSON: {exc}", EXIT_USAGE) from exc
     fields: dict[str, Any] = {"data": payload}
-    if event_id:
-        fields["id"] = event_id
-    if source:
-        fields["source"] = source
+    # An empty --id or --source is a mistake (an unset shell variable, most often), not a request for
+    # the default: refused rather than silently replaced by a new UUID or the default source.
+    for flag, value, key in (("--id", event_id, "id"), ("--source", source, "source")):
+        if value is not None:
+            if not value.strip():
+                raise fail(f"{flag} must not be empty (leave it out for the default)", EXIT_USAGE)
+            fields[key] = value
+    if topic_arn is not None and not TOPIC_ARN.fullmatch(topic_arn):
+        raise fail(
+            f"--topic-arn / ${Env.EVENTS_TOPIC_ARN} {topic_arn!r} is not an SNS topic ARN; "
+            f"one looks like {TOPIC_ARN_EXAMPLE} (arn:aws:sns:<region>:<account>:<topic name>)",
+            EXIT_USAGE,
+        )
     try:
         event = EVENT_CLASSES[event_type].model_validate(fields)
     except ValidationError as exc:
@@ -117,7 +173,7 @@ def publish(
                 }
             )
         else:
-            err.print(f"dry run: would publish {event.type} {event.id}")
+            err.print(Text(f"dry run: would publish {event.type} {event.id}"))
             typer.echo(event.to_json())
         return
     if not topic_arn:
@@ -155,7 +211,6 @@ def local_up(
     """Run the whole pipeline on this machine until Ctrl-C."""
     require_local_extra()
     from moviepipe.local.stack import LocalStack, StackSettings, client_environment
-    from moviepipe.local.triggers import Invocation
 
     out = Console(soft_wrap=True, highlight=False)
 
@@ -171,16 +226,14 @@ def local_up(
                 }
             )
             return
-        failed = f", [red]{len(invocation.failed_ids)} to retry[/red]" if invocation.failed_ids else ""
-        error = f" [red]{invocation.error}[/red]" if invocation.error else ""
-        out.print(
-            f"{invocation.trigger}: {len(invocation.records)} record(s){failed} "
-            f"in {invocation.seconds * 1000:.0f} ms{error}"
-        )
+        out.print(invocation_line(invocation))
 
     settings = StackSettings(
         aws_port=aws_port, api_port=api_port, mail_folder=mail_folder, quiet_handlers=not verbose
     )
+    problems = settings.problems()
+    if problems:
+        raise fail("; ".join(problems), EXIT_USAGE)
     stack = LocalStack(settings, observer=show)
     stopping = threading.Event()
     # Ctrl-C and SIGTERM both stop cleanly. SIGINT's handler is set explicitly because a process started
@@ -201,12 +254,12 @@ def local_up(
                 )
             else:
                 out.print("[bold]moviepipe local stack[/bold] is up (Ctrl-C stops it)")
-                out.print(f"  AWS (moto server)  {deployment.aws_endpoint}")
-                out.print(f"  movies API         {deployment.api_url}/movies")
-                out.print(f"  emails             {mail_folder}/  (moviepipe local emails)")
+                out.print(Text(f"  AWS (moto server)  {deployment.aws_endpoint}"))
+                out.print(Text(f"  movies API         {deployment.api_url}/movies"))
+                out.print(Text(f"  emails             {mail_folder}/  (moviepipe local emails)"))
                 out.print("  to point the CLI, the AWS CLI and boto3 at it:")
                 for name, value in env.items():
-                    out.print(f"    export {name}={value}")
+                    out.print(Text(f"    export {name}={shlex.quote(value)}"))
             sys.stdout.flush()
             while not stopping.wait(0.5):
                 pass
@@ -229,15 +282,25 @@ def local_emails(
     from consumers.email_notification.rendering import EVENT_ID_HEADER
     from moviepipe.local.mail_catcher import read_folder
 
+    # A folder that does not exist is a wrong --mail-folder (or a stack never started here), not "no
+    # emails": saying "no emails" would send the reader looking for a pipeline fault that is not there.
+    if not mail_folder.is_dir():
+        what = "is not a folder" if mail_folder.exists() else "does not exist"
+        raise fail(
+            f"--mail-folder {mail_folder} {what} (`moviepipe local up` and `local demo` write there; "
+            "pass the folder they were given)",
+            EXIT_USAGE,
+        )
     emails = [
         {
-            "file": str(path),
-            "html": str(path.with_suffix(".html")),
+            # Absolute, so that a path copied from the list opens from any directory.
+            "file": str(path.absolute()),
+            "html": str(path.with_suffix(".html").absolute()),
             # SES stamps Date on the way out; the local copy falls back to when it was caught.
-            "date": str(message.get("Date", "")) or _modified(path),
-            "from": str(message.get("From", "")),
-            "subject": str(message.get("Subject", "")),
-            "event_id": str(message.get(EVENT_ID_HEADER, "")),
+            "date": _header(message, "Date") or _modified(path),
+            "from": _header(message, "From"),
+            "subject": _header(message, "Subject"),
+            "event_id": _header(message, EVENT_ID_HEADER),
         }
         for path, message in read_folder(mail_folder)
     ]
@@ -247,25 +310,72 @@ def local_emails(
     if not emails:
         typer.echo(f"no emails in {mail_folder}")
         return
-    table = Table(title=f"{len(emails)} email(s) in {mail_folder}")
-    for column in ("date", "subject", "event id", "file"):
-        table.add_column(column)
-    for email in emails:
-        table.add_row(email["date"], email["subject"], email["event_id"], email["html"])
-    Console(soft_wrap=True).print(table)
+    # One block per email, not a table: a table shortens its columns with "…" to fit the terminal, and
+    # a path or an event id cut short can be neither opened nor searched for. Printed as Text, never as
+    # markup: "[moviepipe] …" in a subject is shown as it is, not read as a rich style.
+    out = Console(soft_wrap=True, highlight=False)
+    out.print(Text(f"{len(emails)} email(s) in {mail_folder}", style="bold"))
+    for number, email in enumerate(emails, 1):
+        out.print(Text(f"{number:>3}  {_short_date(email['date'])}  {email['subject']}"))
+        out.print(Text(f"     event  {email['event_id']}"))
+        out.print(Text(f"     open   {email['html']}"))
 
 
 @local_app.command("demo")
 def local_demo(
+    mail_folder: Annotated[
+        Path, typer.Option("--mail-folder", help="Where the demo's emails are written (.eml and .html).")
+    ] = DEFAULT_MAIL_FOLDER,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
 ) -> None:
     """Start an embedded AWS, run the pipeline end to end, and print what happened."""
     require_local_extra()
     from moviepipe.local.demo import run_demo
+    from moviepipe.local.stack import StackSettings
 
-    summary = run_demo(as_json=as_json)
+    settings = StackSettings(aws_port=0, api_port=0, mail_folder=mail_folder, quiet_handlers=True)
+    problems = settings.problems()
+    if problems:
+        raise fail("; ".join(problems), EXIT_USAGE)
+    summary = run_demo(as_json=as_json, settings=settings)
     if not summary.ok:
         raise typer.Exit(EXIT_FAILED)
+
+
+def invocation_line(invocation: Invocation) -> Text:
+    """One handler invocation, for `local up`. Text, not markup: an error's own words may hold "[…]"."""
+    line = Text(f"{invocation.trigger}: {len(invocation.records)} record(s)")
+    if invocation.failed_ids:
+        line.append(f", {len(invocation.failed_ids)} to retry", style="red")
+    line.append(f" in {invocation.seconds * 1000:.0f} ms")
+    error = one_line(invocation.error or "")
+    if error:
+        line.append(f" {error}", style="red")
+    return line
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: control characters (CR, LF, BS, ESC, ...) become spaces, runs of space one."""
+    import unicodedata
+
+    return " ".join("".join(" " if unicodedata.category(c) == "Cc" else c for c in text).split())
+
+
+def _header(message: Any, name: str) -> str:
+    """A header's value as one line: unfolded (CR LF removed, RFC 5322 §2.2.3), without the space a
+    fold right after the colon leaves at its start."""
+    return re.sub(r"[\r\n]", "", str(message.get(name, ""))).strip()
+
+
+def _short_date(date: str) -> str:
+    """``2026-11-29 12:00:00 UTC`` for an RFC 5322 date; anything else as it is."""
+    from datetime import UTC
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return parsedate_to_datetime(date).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (TypeError, ValueError):
+        return date
 
 
 def _modified(path: Path) -> str:

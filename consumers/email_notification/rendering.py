@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.policy import SMTP
+from email.utils import formatdate, parseaddr
 from functools import cache
 from typing import Any
 
@@ -165,6 +166,12 @@ def _check_encodable(*texts: str) -> None:
             ) from exc
 
 
+def message_id_for(event: MovieEvent, sender: str) -> str:
+    """``<uuid5 of the event id@the sender's domain>``: the same for every rendering of one event."""
+    domain = header_safe(parseaddr(sender)[1].rpartition("@")[2]).replace(" ", "") or "moviepipe.invalid"
+    return f"<{uuid.uuid5(uuid.NAMESPACE_URL, f'moviepipe:event:{event.id}')}@{domain}>"
+
+
 def render(event: MovieEvent, *, sender: str) -> RenderedEmail:
     """The email for ``event``. Raises :class:`PermanentError` for text that cannot be encoded."""
     env = _environment()
@@ -175,6 +182,10 @@ def render(event: MovieEvent, *, sender: str) -> RenderedEmail:
     _check_encodable(subject, text, html)
 
     message = EmailMessage(policy=_POLICY)
+    # RFC 5322 requires Date; Message-ID is derived from the event id, so a re-render (a retry) is the
+    # same message. (SES replaces both with its own on the way out; they make the message complete here.)
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = message_id_for(event, sender)
     message["Subject"] = subject
     message["From"] = sender
     # Recipients go in the SES envelope only (Bcc-like): no recipient sees the others.

@@ -199,7 +199,8 @@ def run_demo(*, as_json: bool = False, settings: StackSettings | None = None) ->
     """Run the demo; returns the summary (``summary.ok`` tells whether every invariant held)."""
     real_stdout = sys.stdout
     console = Console(file=sys.stderr if as_json else real_stdout, soft_wrap=True)
-    settings = settings or StackSettings(aws_port=0, api_port=0, quiet_handlers=True)
+    # No mail folder unless the caller names one (the CLI does): a library call writes no files.
+    settings = settings or StackSettings(aws_port=0, api_port=0, mail_folder=None, quiet_handlers=True)
     invocations: list[Invocation] = []
     stack = LocalStack(settings, observer=invocations.append)
     # Handlers log and emit metrics on stdout (as on Lambda); with --json, stdout is the summary's alone.

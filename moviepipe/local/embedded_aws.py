@@ -42,9 +42,14 @@ def make_wsgi_server(what: str, host: str, port: int, app: Any, **options: Any) 
     """A threaded werkzeug server bound to ``host:port``; a busy port is a RuntimeError that says which.
 
     (werkzeug itself answers a busy port by printing a hint and exiting the process.)
+
+    The probe sets SO_REUSEADDR, as werkzeug's server does: a port whose last server stopped seconds ago
+    still has connections in TIME_WAIT, which would otherwise make `local up` refuse to restart on it for
+    a minute; a port another server is listening on is refused all the same.
     """
     if port:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind((host, port))
             except OSError as exc:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ class CaughtEmail:
 
     def to_mime(self) -> EmailMessage:
         message = EmailMessage(policy=policy.SMTP)
-        message["Message-ID"] = f"<{self.message_id}@email.amazonses.com>"
+        message["Message-ID"] = self.ses_message_id_header
         message["Date"] = self.sent_at
         message["From"] = self.sender
         if self.to:
@@ -59,6 +60,27 @@ class CaughtEmail:
         if self.html:
             message.add_alternative(self.html, subtype="html")
         return message
+
+    def delivered_mime(self) -> bytes:
+        """The message as recipients get it from SES.
+
+        For a Raw send that is the sender's MIME message with SES's own ``Date`` (when SES accepted it)
+        and ``Message-ID`` (from the SES message id): SES overrides both if the sender set them.
+        """
+        if self.raw_mime is None:
+            return self.to_mime().as_bytes()
+        message = message_from_bytes(self.raw_mime, policy=policy.SMTP)
+        for name, value in (
+            ("Message-ID", self.ses_message_id_header),
+            ("Date", format_datetime(self.sent_at)),
+        ):
+            del message[name]
+            message[name] = value
+        return message.as_bytes()
+
+    @property
+    def ses_message_id_header(self) -> str:
+        return f"<{self.message_id}@email.amazonses.com>"
 
     def file_stem(self) -> str:
         return f"{self.sent_at.strftime('%Y%m%dT%H%M%S.%fZ')}-{self.message_id[:24]}"
@@ -172,8 +194,19 @@ def write_email(folder: Path, email: CaughtEmail) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     stem = email.file_stem()
     eml = folder / f"{stem}.eml"
-    eml.write_bytes(email.raw_mime if email.raw_mime is not None else email.to_mime().as_bytes())
+    eml.write_bytes(email.delivered_mime())
     page = folder / f"{stem}.html"
+    page.write_text(preview_page(email), encoding="utf-8")
+    return eml, page
+
+
+def preview_page(email: CaughtEmail) -> str:
+    """One HTML document: the envelope as a table, then the email's HTML part as a mail client shows it.
+
+    The HTML part is a whole document of its own (doctype, head, body), so it is not pasted into this
+    page's body (a document nested in another is invalid HTML, and its styles would leak into the page):
+    it goes in a sandboxed ``iframe`` ``srcdoc``, escaped as an attribute value, with scripts disabled.
+    """
     meta = "".join(
         f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
         for k, v in (
@@ -187,15 +220,18 @@ def write_email(folder: Path, email: CaughtEmail) -> tuple[Path, Path]:
         )
         if v
     )
-    # The HTML part is the consumer's own, already escaped, output; it is shown as the mail client would.
-    body = email.html or f"<pre>{html.escape(email.text)}</pre>"
-    page.write_text(
+    if email.html:
+        body = (
+            f"<iframe title='email' sandbox srcdoc=\"{html.escape(email.html, quote=True)}\" "
+            "style='width:100%;height:80vh;border:0'></iframe>"
+        )
+    else:
+        body = f"<pre>{html.escape(email.text)}</pre>"
+    return (
         "<!doctype html><html><head><meta charset='utf-8'>"
         f"<title>{html.escape(email.subject)}</title></head><body>"
-        f"<table border='1' cellpadding='4'>{meta}</table><hr>{body}</body></html>",
-        encoding="utf-8",
+        f"<table border='1' cellpadding='4'>{meta}</table><hr>{body}</body></html>"
     )
-    return eml, page
 
 
 def read_folder(folder: Path) -> list[tuple[Path, EmailMessage]]:

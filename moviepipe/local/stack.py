@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -51,6 +52,54 @@ class StackSettings:
     #: Keep the handlers' own JSON logs to errors and turn their EMF metric lines off: the local stack
     #: prints one line per invocation itself.
     quiet_handlers: bool = False
+
+    def problems(self) -> list[str]:
+        """What is wrong with these settings, one line each, checked before anything starts. When
+        nothing else is wrong, it creates the mail folder (see :func:`mail_folder_problem`).
+
+        Why up front: a port out of range otherwise surfaces as a traceback from the socket layer, and a
+        mail folder that cannot be created (a path under a file, an unwritable folder) is found only by
+        the first email, whose send then fails with a 500 and is retried into the DLQ.
+        """
+        found = [
+            f"{flag} must be a port number from 0 to {MAX_PORT} (0: any free port), not {port}"
+            for flag, port in (("--aws-port", self.aws_port), ("--api-port", self.api_port))
+            if not 0 <= port <= MAX_PORT
+        ]
+        if not found and self.aws_port and self.aws_port == self.api_port:
+            found.append(f"--aws-port and --api-port are both {self.aws_port}: give them different ports")
+        # Last, and only when all else is right: checking the mail folder creates it.
+        if not found and self.mail_folder is not None:
+            problem = mail_folder_problem(self.mail_folder)
+            if problem:
+                found.append(f"--mail-folder {self.mail_folder}: {problem}")
+        return found
+
+
+MAX_PORT = 65535
+
+
+def mail_folder_problem(folder: Path) -> str | None:
+    """Why emails cannot be written to ``folder`` (None: they can), found by doing what the mail catcher
+    will do: create the folder (and its parents) and write a file in it, removed at once.
+
+    Doing it is the only exact check: "new/../x", "a-file/..", permissions and read-only mounts all
+    behave as they will for the first email, which a check of the path's text would only approximate.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except FileExistsError:
+        return "is a file, not a folder"
+    except NotADirectoryError:
+        culprit = next(
+            (p for p in reversed([folder, *folder.parents]) if p.exists() and not p.is_dir()), None
+        )
+        return f"cannot be created: {culprit} is a file, not a folder" if culprit else "cannot be created"
+    except OSError as exc:
+        return f"cannot be written: {exc.strerror or exc}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -100,7 +149,13 @@ class LocalStack:
     # -- lifecycle ---------------------------------------------------------------------------------
     @contextmanager
     def running(self) -> Iterator[Deployment]:
-        """Start everything; on exit (Ctrl-C included) stop every thread and release every port."""
+        """Start everything; on exit (Ctrl-C included) stop every thread and release every port.
+
+        Raises ValueError, before starting anything, if the settings cannot work (:meth:`StackSettings.problems`).
+        """
+        problems = self.settings.problems()
+        if problems:
+            raise ValueError("; ".join(problems))
         self.aws.start()
         try:
             with environment(self.aws.environment()):
@@ -212,10 +267,15 @@ class LocalStack:
 
 
 def client_environment(deployment: Deployment, settings: StackSettings) -> dict[str, str]:
-    """What to export so the CLI, the AWS CLI and boto3 talk to the local stack."""
+    """What to export so the CLI, the AWS CLI and boto3 talk to the local stack.
+
+    Both region variables: boto3 and the AWS CLI read ``AWS_DEFAULT_REGION`` (a plain
+    ``boto3.client("sqs")`` raises NoRegionError without it), while other SDKs and Lambda use ``AWS_REGION``.
+    """
     return {
         Env.AWS_ENDPOINT_URL: deployment.aws_endpoint,
         Env.AWS_REGION: aws.region(),
+        Env.AWS_DEFAULT_REGION: aws.region(),
         "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
         "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
         **deployment.resource_environment(settings),
