@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 from email.message import EmailMessage
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from consumers.email_notification.logic.failures import PermanentError
@@ -157,3 +158,101 @@ def test_any_valid_title_renders_a_parseable_email(title: str) -> None:
     message = parse(rendered.mime)
     assert len(str(message["Subject"])) <= MAX_SUBJECT_LENGTH
     assert message[EVENT_ID_HEADER] == event.id
+
+
+# -- headers from data are inert (issue 8) ------------------------------------------------------------
+
+INJECTION_TITLE = "Hi =?utf-8?q?=0D=0AReply-To:_attacker@evil.example=0D=0ABcc:_spy@evil.example?="
+HEADER_NAMES = [
+    "From",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    EVENT_ID_HEADER,
+    MOVIE_ID_HEADER,
+    "MIME-Version",
+    "Content-Type",
+]
+
+
+def constructed(event_id: str, movie_id: str, title: str) -> MovieCreated:
+    """An event built around validation (model_construct): the renderer's own lock, whatever it holds."""
+    data = MovieData.model_construct(id=movie_id, title=title, rating=1, genres=[])
+    return MovieCreated.model_construct(
+        id=event_id, type="MovieCreated", data=data, subject=movie_id, source="s", time=_TIME
+    )
+
+
+_TIME = MovieCreated(data={"id": "m", "title": "t", "rating": 1, "genres": []}).time
+
+
+def assert_inert(mime: bytes, event: MovieCreated) -> None:
+    message = parse(mime)
+    assert list(message.keys()) == HEADER_NAMES  # no header created, none removed
+    assert str(message["Subject"]) == subject_for(event)  # the literal text, decoded exactly once
+    assert str(message[EVENT_ID_HEADER]) == header_safe(event.id)
+    assert str(message[MOVIE_ID_HEADER]) == header_safe(event.movie_id)
+    assert message["To"] == SENDER and message["From"] == SENDER
+    for line in mime.split(b"\r\n\r\n", 1)[0].split(b"\r\n"):
+        assert len(line) <= 998 and line.isascii()
+
+
+def test_encoded_word_title_cannot_add_headers() -> None:
+    event = MovieCreated(data={"id": "m1", "title": INJECTION_TITLE, "rating": 1, "genres": []})
+    mime = render(event, sender=SENDER).mime
+    message = parse(mime)
+    assert "Reply-To" not in message and "Bcc" not in message
+    assert str(message["Subject"]) == f"[moviepipe] Movie created: {INJECTION_TITLE} (m1)"
+    assert b"Reply-To:" not in mime.split(b"\r\n\r\n", 1)[0]
+    assert_inert(mime, event)
+
+
+def test_encoded_words_in_ids_cannot_add_headers() -> None:
+    word = "=?utf-8?q?=0D=0ABcc:_spy@evil.example?="
+    assert_inert(
+        render(constructed(f"e{word}", f"m{word}", "T"), sender=SENDER).mime,
+        constructed(f"e{word}", f"m{word}", "T"),
+    )
+
+
+def test_plain_ascii_headers_stay_readable_and_date_and_message_id_are_set() -> None:
+    event = MovieCreated(
+        id="evt-1",
+        time="2026-11-29T10:00:00+01:00",
+        data={"id": "tt01", "title": "Heat", "rating": 8, "genres": []},
+    )
+    rendered = render(event, sender=SENDER)
+    head = rendered.mime.split(b"\r\n\r\n", 1)[0].decode()
+    assert "Subject: [moviepipe] Movie created: Heat (tt01)" in head
+    assert f"{EVENT_ID_HEADER}: evt-1" in head
+    message = parse(rendered.mime)
+    assert message["Date"] == "Sun, 29 Nov 2026 09:00:00 +0000"
+    assert re.fullmatch(r"<[0-9a-f]{32}@example\.com>", str(message["Message-ID"]))
+    assert parse(render(event, sender=SENDER).mime)["Message-ID"] == message["Message-ID"]  # deterministic
+
+
+_HOSTILE_TEXT = st.one_of(
+    st.text(min_size=1, max_size=200),
+    st.lists(
+        st.sampled_from(
+            [
+                *("=?utf-8?q?", "=?iso-8859-1?b?", "QmNjOiB4", "=0D=0A", "?=", "=?", "a" * 80),
+                *("Reply-To:", "Bcc: x@evil.example", ":", ";", "<", ">", " ", "é", "天"),
+                *("\r\n", "\n", "\x00", "\u2028", "\t"),
+            ]
+        ),
+        min_size=1,
+        max_size=30,
+    ).map("".join),
+).filter(lambda s: not any(0xD800 <= ord(c) <= 0xDFFF for c in s))  # lone surrogates: refused before
+
+
+@settings(max_examples=200, deadline=None)
+@given(event_id=_HOSTILE_TEXT, movie_id=_HOSTILE_TEXT, title=_HOSTILE_TEXT)
+def test_no_data_derived_text_can_create_end_or_alter_a_header(
+    event_id: str, movie_id: str, title: str
+) -> None:
+    event = constructed(event_id[:128], movie_id[:256], title[:500])
+    assume(header_safe(event.id) and header_safe(event.movie_id))  # blank ids: refused by the contract
+    assert_inert(render(event, sender=SENDER).mime, event)
