@@ -287,3 +287,19 @@ def test_cloudevents_are_not_windowed() -> None:
         == []
     )
     assert len(h.sender.sent) == 1 and h.windows.starts == {}
+
+
+@pytest.mark.parametrize(
+    ("current", "sent", "expected"),
+    [
+        (T0, T0, T0),
+        (T0, T0 + 599_000, T0),  # inside the window (the store keeps it: not after its end)
+        (T0, T0 - 600_000, T0),  # sent up to a window before a later copy opened it: the same event
+        (T0, T0 - 600_001, T0 - 1_200_000),  # older: an older window, counted back in whole windows
+        (T0, T0 - 1_800_000, T0 - 1_800_000),
+    ],
+)
+def test_window_start_for_copies_the_store_did_not_move(current: int, sent: int, expected: int) -> None:
+    from consumers.email_notification.adapters.legacy_windows import start_for
+
+    assert start_for(current, sent, 600_000) == expected
