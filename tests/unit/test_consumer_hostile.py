@@ -105,7 +105,7 @@ def test_any_exception_about_one_record_is_its_permanent_outcome(
     victim = good(4)
     h = FakeConsumer()
     if stage == "render":
-        real_render = consumer_module.render
+        real_render = consumer_module.render  # type: ignore[attr-defined]
 
         def render(event: MovieEvent, *, sender: str) -> RenderedEmail:
             if event.id == victim.id:
@@ -148,7 +148,7 @@ def test_a_lane_key_that_raises_only_isolates_its_record(monkeypatch: pytest.Mon
     # Planning (lane keys) fails for every record; processing parses again and succeeds.
     monkeypatch.setattr(consumer_module, "event_id_of", lambda raw: parse_message())
     processor_calls: list[int] = []
-    real = consumer_module.ConcurrentBatchProcessor
+    real = consumer_module.ConcurrentBatchProcessor  # type: ignore[attr-defined]
 
     def processor(*args: Any, **kwargs: Any) -> Any:
         processor_calls.append(1)
@@ -224,7 +224,7 @@ def test_rating_8_9_8_sends_three_emails() -> None:
 
 def test_create_delete_create_delete_sends_four_emails() -> None:
     h = FakeConsumer()
-    sequence = [
+    sequence: list[tuple[str, dict[str, Any]]] = [
         ("MovieCreated", {"id": "m1", "title": "Up", "rating": 8, "genres": []}),
         ("MovieDeleted", {"id": "m1"}),
         ("MovieCreated", {"id": "m1", "title": "Up", "rating": 8, "genres": []}),

@@ -94,7 +94,7 @@ def valid_message(draw: st.DrawFn, movie: str) -> Message:
 
 
 def envelope(**data: Any) -> dict[str, Any]:
-    document = json.loads(
+    document: dict[str, Any] = json.loads(
         MovieCreated(data={"id": "h", "title": "Hostile", "rating": 1, "genres": []}).to_json()
     )
     document["data"].update(data)

@@ -22,9 +22,8 @@ EMAIL = RenderedEmail(subject="s", text="t", html="h", mime=b"MIME")
 
 
 def error(code: str, status: int) -> ClientError:
-    return ClientError(
-        {"Error": {"Code": code, "Message": "x"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "SendEmail"
-    )
+    response: Any = {"Error": {"Code": code, "Message": "x"}, "ResponseMetadata": {"HTTPStatusCode": status}}
+    return ClientError(response, "SendEmail")
 
 
 class ScriptedClient:
@@ -56,14 +55,14 @@ def sender(client: ScriptedClient, sleeps: list[float]) -> SesEmailSender:
     ids=["throttled", "cannot-connect", "connect-timeout"],
 )
 def test_provably_unsent_answers_are_retried_with_backoff(exc: Exception) -> None:
-    client, sleeps = ScriptedClient(exc, exc), []
+    client, sleeps = ScriptedClient(exc, exc), list[float]()
     assert sender(client, sleeps).send(EMAIL) == "ses-3"
     assert client.calls == 3 and len(sleeps) == 2 and all(0 <= s <= 1 for s in sleeps)
 
 
 def test_throttling_that_outlasts_the_attempts_is_a_transient_failure() -> None:
     throttle = error("TooManyRequestsException", 429)
-    client, sleeps = ScriptedClient(*[throttle] * MAX_ATTEMPTS), []
+    client, sleeps = ScriptedClient(*[throttle] * MAX_ATTEMPTS), list[float]()
     with pytest.raises(ClientError) as raised:
         sender(client, sleeps).send(EMAIL)
     assert client.calls == MAX_ATTEMPTS
@@ -81,7 +80,7 @@ def test_throttling_that_outlasts_the_attempts_is_a_transient_failure() -> None:
     ids=["read-timeout", "connection-dropped", "500", "503"],
 )
 def test_a_send_whose_answer_may_be_lost_is_never_repeated(exc: Exception) -> None:
-    client, sleeps = ScriptedClient(exc), []
+    client, sleeps = ScriptedClient(exc), list[float]()
     with pytest.raises(AmbiguousSendError) as raised:
         sender(client, sleeps).send(EMAIL)
     assert client.calls == 1 and sleeps == []
@@ -91,7 +90,7 @@ def test_a_send_whose_answer_may_be_lost_is_never_repeated(exc: Exception) -> No
 
 @pytest.mark.parametrize("code", ["MessageRejected", "SendingPausedException", "AccessDeniedException"])
 def test_other_refusals_are_answered_once(code: str) -> None:
-    client, sleeps = ScriptedClient(error(code, 400)), []
+    client, sleeps = ScriptedClient(error(code, 400)), list[float]()
     with pytest.raises(ClientError):
         sender(client, sleeps).send(EMAIL)
     assert client.calls == 1
