@@ -55,7 +55,7 @@ def movie_of(rendered: RenderedEmail) -> str:
 @dataclass(frozen=True)
 class Message:
     body: str
-    type_attribute: str
+    type_attribute: str | None
     movie: str | None  # the movie of a valid message; None for a hostile one
 
 
@@ -163,6 +163,12 @@ def scenario(draw: st.DrawFn) -> tuple[list[Message], dict[str, int]]:
     messages = [draw(valid_message(movie)) for movie in movies]
     messages += [messages[i] for i in draw(st.lists(st.integers(0, len(movies) - 1), max_size=4))]  # copies
     messages += [Message(body, "MovieCreated", None) for body in draw(st.lists(HOSTILE, max_size=6))]
+    # A valid-looking body under a wrong, unknown or missing Type attribute.
+    wrong_type = st.one_of(
+        st.tuples(st.just(compact(envelope())), st.sampled_from(["MovieDeleted", "MovieRated"])),
+        st.tuples(st.just('{"id":"m","title":"T","rating":1}'), st.sampled_from(["movie_created", None])),
+    )
+    messages += [Message(body, kind, None) for body, kind in draw(st.lists(wrong_type, max_size=2))]
     order = draw(st.permutations(range(len(messages))))
     budget = {movie: draw(st.integers(0, 2)) for movie in movies}
     return [messages[i] for i in order], budget

@@ -184,12 +184,12 @@ class EmailConsumer:
 
     # -- one record --------------------------------------------------------------------------------
     def _process(self, record: SQSRecord, send_once: Any, counts: m.Counts) -> Outcome:
-        # On-call reads receive_count to tell a first attempt from the last one before the redrive.
-        self._logger.thread_safe_append_keys(
-            message_id=record.message_id,
-            receive_count=record.raw_event.get("attributes", {}).get("ApproximateReceiveCount"),
-        )
         try:
+            # On-call reads receive_count to tell a first attempt from the last one before the redrive.
+            self._logger.thread_safe_append_keys(
+                message_id=record.message_id,
+                receive_count=record.raw_event.get("attributes", {}).get("ApproximateReceiveCount"),
+            )
             event, legacy = parse_message(
                 record.body, record.raw_event.get("messageAttributes"), received_at=_received_at(record)
             )
