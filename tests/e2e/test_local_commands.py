@@ -43,7 +43,9 @@ class JsonLines:
 
 
 def port_is_free(port: int) -> bool:
+    """Whether a server could listen on ``port`` now (connections in TIME_WAIT do not stop one)."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
