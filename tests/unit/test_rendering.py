@@ -256,3 +256,66 @@ def test_no_data_derived_text_can_create_end_or_alter_a_header(
     event = constructed(event_id[:128], movie_id[:256], title[:500])
     assume(header_safe(event.id) and header_safe(event.movie_id))  # blank ids: refused by the contract
     assert_inert(render(event, sender=SENDER).mime, event)
+
+
+# -- the same bytes, parsed by the Pythons the Lambda runtime uses -------------------------------------
+
+_PARSE_ON_OTHER_PYTHON = """
+import email, email.policy, json, sys
+cases = json.load(sys.stdin)
+for case in cases:
+    message = email.message_from_bytes(case["mime"].encode("ascii"), policy=email.policy.default)
+    found = [list(message.keys()), str(message["Subject"]), str(message["X-Moviepipe-Event-Id"])]
+    assert found == [case["names"], case["subject"], case["event_id"]], (sys.version, found, case)
+print(len(cases))
+"""
+
+
+def _other_pythons() -> list[str]:
+    """Interpreters of 3.12 or later on this machine (PATH, or pyenv's versions), that actually run."""
+    import glob
+    import os
+    import shutil
+    import subprocess
+
+    candidates = [shutil.which(f"python3.{minor}") for minor in range(12, 16)]
+    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    candidates += sorted(glob.glob(os.path.join(root, "versions", "3.1[2-9]*", "bin", "python3")))
+    found = []
+    for path in filter(None, candidates):
+        check = [path, "-c", "import sys; assert sys.version_info >= (3, 12)"]
+        if subprocess.run(check, capture_output=True, timeout=30).returncode == 0:
+            found.append(path)
+    return found
+
+
+def test_headers_stay_inert_when_parsed_by_python_3_12_and_later() -> None:
+    import json
+    import subprocess
+
+    pythons = _other_pythons()
+    if not pythons:
+        pytest.skip("no Python 3.12+ interpreter on this machine")
+    cases = []
+    for title in [
+        INJECTION_TITLE,
+        "=?utf-8?b?DQpCY2M6IHNweUBldmlsLmV4YW1wbGU=?=",
+        "x=?utf-8?q?=0ABcc:_a@b.c?=y",
+    ]:
+        event = MovieCreated(
+            id="e=?utf-8?q?=0ABcc:_x@y.z?=", data={"id": "m1", "title": title, "rating": 1, "genres": []}
+        )
+        mime = render(event, sender=SENDER).mime.decode("ascii")
+        cases.append(
+            {"mime": mime, "names": HEADER_NAMES, "subject": subject_for(event), "event_id": event.id}
+        )
+    for python in pythons:
+        result = subprocess.run(
+            [python, "-I", "-c", _PARSE_ON_OTHER_PYTHON],
+            input=json.dumps(cases),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, (python, result.stderr)
+        assert result.stdout.strip() == str(len(cases))
