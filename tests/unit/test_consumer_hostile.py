@@ -82,13 +82,6 @@ def test_one_hostile_record_is_dead_lettered_at_once_and_its_batch_is_delivered(
 # -- confinement beyond the parser: planning, hashing, rendering, sending ------------------------------
 
 
-def _explode(exc: BaseException, when: str) -> Any:
-    def hook(*args: Any, **kwargs: Any) -> Any:
-        raise exc
-
-    return hook
-
-
 @pytest.mark.parametrize("fifo", [False, True], ids=["standard", "fifo"])
 @pytest.mark.parametrize(
     ("stage", "exc", "code"),
@@ -141,22 +134,24 @@ def test_any_exception_about_one_record_is_its_permanent_outcome(
 
 
 def test_a_lane_key_that_raises_only_isolates_its_record(monkeypatch: pytest.MonkeyPatch) -> None:
-    def parse_message(*args: Any, **kwargs: Any) -> Any:
-        raise RecursionError("planning blew up")
+    from consumers.email_notification.logic.batch import plan_lanes
+
+    real_key = consumer_module.event_id_of
+
+    def lane_key(raw: dict[str, Any]) -> str | None:
+        if raw["messageId"] == "2":
+            raise RecursionError("planning blew up")
+        return real_key(raw)
+
+    records = [sqs_record(good(n).to_json(), message_id=str(n)) for n in range(5)]
+    lanes = plan_lanes(records, lane_key)
+    assert [lane.key for lane in lanes if lane.indices == [2]] == ["alone:#2"]
+    assert len(lanes) == 5
 
     h = FakeConsumer()
-    # Planning (lane keys) fails for every record; processing parses again and succeeds.
-    monkeypatch.setattr(consumer_module, "event_id_of", lambda raw: parse_message())
-    processor_calls: list[int] = []
-    real = consumer_module.ConcurrentBatchProcessor  # type: ignore[attr-defined]
-
-    def processor(*args: Any, **kwargs: Any) -> Any:
-        processor_calls.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(consumer_module, "ConcurrentBatchProcessor", processor)
-    assert h.run(*(sqs_record(good(n).to_json(), message_id=str(n)) for n in range(5))) == []
-    assert processor_calls == [1] and len(h.sender.sent) == 5
+    monkeypatch.setattr(consumer_module, "event_id_of", lane_key)
+    assert h.run(*records) == []  # the record's own processing parses it fine: sent
+    assert len(h.sender.sent) == 5
 
 
 def test_a_hostile_sent_timestamp_is_not_a_failure() -> None:
