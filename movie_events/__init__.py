@@ -19,7 +19,15 @@ from movie_events.models import (
     MovieUpdatedData,
     PreviousMovieValues,
 )
-from movie_events.parsing import TYPE_ATTRIBUTE, legacy_event_id, parse_event, type_from_attributes
+from movie_events.parsing import (
+    TYPE_ATTRIBUTE,
+    ParsedMessage,
+    legacy_event_id,
+    legacy_window_event_id,
+    parse_event,
+    parse_message,
+    type_from_attributes,
+)
 
 __all__ = [
     "EVENT_CLASSES",
@@ -35,10 +43,13 @@ __all__ = [
     "MovieEvent",
     "MovieUpdated",
     "MovieUpdatedData",
+    "ParsedMessage",
     "PreviousMovieValues",
     "SchemaValidationError",
     "UnknownEventTypeError",
     "legacy_event_id",
+    "legacy_window_event_id",
     "parse_event",
+    "parse_message",
     "type_from_attributes",
 ]

@@ -4,9 +4,13 @@ Two wire formats are accepted:
 
 * **CloudEvents** structured JSON (what moviepipe producers send), recognised by ``specversion``.
 * **Legacy flat** messages from services built on the reference design: the body is the movie's fields
-  and the event name is only in the ``Type`` message attribute. They carry no event id, so one is
-  derived from the type and the body: two copies of the same legacy message get the same id, which is
-  what lets consumers recognise the duplicate.
+  and the event name is only in the ``Type`` message attribute. Their quirks are tolerated: ``genres``
+  null or missing is an empty list, and genres are a set (the reference design keeps them in a DynamoDB
+  string set, which has no order), so they are sorted and deduplicated. They carry no event id, so one is
+  derived from the type and the normalised body (:func:`legacy_event_id`): two copies of the same legacy
+  message get the same *content id*. A content id alone would make a real repeat of a change (rating
+  8 → 9 → 8) a duplicate for as long as idempotency lasts, so consumers narrow it to a deduplication
+  window with :func:`legacy_window_event_id` (see docs/events.md).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
@@ -68,10 +72,43 @@ def type_from_attributes(attributes: Mapping[str, Any] | None) -> str | None:
     return None
 
 
+#: Legacy event types whose data carries ``genres``.
+_WITH_GENRES = frozenset({"MovieCreated", "MovieUpdated"})
+
+
+def _genre_set(value: Any) -> Any:
+    """A list of strings as a set (sorted, without repeats); anything else unchanged for validation to name."""
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return sorted(set(value))
+    return value
+
+
+def normalise_legacy_body(event_type: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    """The legacy body as the contract reads it: ``genres`` null or missing → ``[]``; genres (and
+    ``previous.genres``) as a set, sorted. Other fields are untouched."""
+    document = dict(body)
+    if event_type in _WITH_GENRES:
+        genres = document.get("genres")
+        document["genres"] = [] if genres is None else _genre_set(genres)
+        previous = document.get("previous")
+        if isinstance(previous, dict) and previous.get("genres") is not None:
+            document["previous"] = {**previous, "genres": _genre_set(previous["genres"])}
+    return document
+
+
 def legacy_event_id(event_type: str, body: Mapping[str, Any]) -> str:
-    """Deterministic event id for a legacy message: same type and same fields give the same id."""
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """The *content id* of a legacy message: same type and same (normalised) fields give the same id,
+    whatever the key order, white space or genre order."""
+    canonical = json.dumps(
+        normalise_legacy_body(event_type, body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
     return str(uuid.uuid5(LEGACY_ID_NAMESPACE, f"{event_type}\n{canonical}"))
+
+
+def legacy_window_event_id(content_id: str, window_start_ms: int) -> str:
+    """The event id of a legacy message whose deduplication window started at ``window_start_ms`` (the
+    SQS ``SentTimestamp``, in milliseconds, of the first copy in that window)."""
+    return str(uuid.uuid5(LEGACY_ID_NAMESPACE, f"{content_id}\n{window_start_ms}"))
 
 
 def _validate(event_type: str, document: dict[str, Any]) -> MovieEvent:
@@ -83,6 +120,13 @@ def _validate(event_type: str, document: dict[str, Any]) -> MovieEvent:
         return cls.model_validate(document)
     except ValidationError as exc:
         raise SchemaValidationError(event_type, describe_validation_errors(exc.errors())) from exc
+
+
+class ParsedMessage(NamedTuple):
+    """A parsed message and whether it came in the legacy flat format (its id is then a content id)."""
+
+    event: MovieEvent
+    legacy: bool
 
 
 def parse_event(
@@ -98,6 +142,16 @@ def parse_event(
     :param received_at: used as the event time of legacy messages, which carry none.
     :raises InvalidEventError: (a subclass of) with a message naming the problem and its location.
     """
+    return parse_message(body, attributes, received_at=received_at).event
+
+
+def parse_message(
+    body: str | bytes | None,
+    attributes: Mapping[str, Any] | None = None,
+    *,
+    received_at: datetime | None = None,
+) -> ParsedMessage:
+    """:func:`parse_event`, also saying whether the message was legacy (consumers window its id)."""
     document = _load_json_object(body)
     attribute_type = type_from_attributes(attributes)
 
@@ -111,7 +165,7 @@ def parse_event(
             raise UnknownEventTypeError(
                 f"Type attribute {attribute_type!r} disagrees with the envelope's type {event_type!r}"
             )
-        return _validate(event_type, document)
+        return ParsedMessage(_validate(event_type, document), legacy=False)
 
     # Legacy flat format: the movie's fields are the whole body.
     if attribute_type is None:
@@ -123,6 +177,7 @@ def parse_event(
         raise UnknownEventTypeError(
             f"Type attribute: unknown event type {attribute_type!r}; expected one of {', '.join(EVENT_TYPES)}"
         )
+    document = normalise_legacy_body(attribute_type, document)
     movie_id = document.get("id")
     envelope = {
         "specversion": "1.0",
@@ -133,4 +188,4 @@ def parse_event(
         "subject": movie_id if isinstance(movie_id, str) else None,
         "data": document,
     }
-    return _validate(attribute_type, envelope)
+    return ParsedMessage(_validate(attribute_type, envelope), legacy=True)

@@ -22,6 +22,7 @@ class Env:
     EMAIL_RECIPIENTS: Final = "EMAIL_RECIPIENTS"
     DEAD_LETTER_QUEUE_URL: Final = "DEAD_LETTER_QUEUE_URL"
     BATCH_CONCURRENCY: Final = "BATCH_CONCURRENCY"
+    LEGACY_DEDUP_WINDOW_SECONDS: Final = "LEGACY_DEDUP_WINDOW_SECONDS"
     # Standard AWS SDK variables, honoured by boto3 itself.
     AWS_ENDPOINT_URL: Final = "AWS_ENDPOINT_URL"
     AWS_REGION: Final = "AWS_REGION"
@@ -67,6 +68,10 @@ class Resources:
     #: 14 days, the longest SQS retention: the DLQ keeps messages as long as it possibly can.
     DLQ_RETENTION_SECONDS: Final = 1_209_600
     IDEMPOTENCY_TTL_SECONDS: Final = 1_209_600
+    #: Identical legacy bodies whose SQS SentTimestamps lie within this many seconds of the first copy
+    #: are one event (an SNS double delivery, a producer's quick re-send); later, a new event. 15 minutes:
+    #: three times SQS FIFO's 5-minute content deduplication, far below a human's next edit of a movie.
+    LEGACY_DEDUP_WINDOW_SECONDS: Final = 900
     BATCH_SIZE: Final = 10
     #: The email consumer handles every movie event type.
     EMAIL_FILTER_TYPES: Final = ("MovieCreated", "MovieUpdated", "MovieDeleted")

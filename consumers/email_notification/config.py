@@ -34,6 +34,7 @@ class ConsumerConfig:
     dead_letter_queue_url: str | None = None
     idempotency_ttl_seconds: int = Resources.IDEMPOTENCY_TTL_SECONDS
     batch_concurrency: int = 10
+    legacy_dedup_window_seconds: int = Resources.LEGACY_DEDUP_WINDOW_SECONDS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ConsumerConfig:
@@ -66,11 +67,17 @@ class ConsumerConfig:
                 env, Env.IDEMPOTENCY_TTL_SECONDS, Resources.IDEMPOTENCY_TTL_SECONDS, 1, 10 * 365 * 86400
             ),
             batch_concurrency=_int(env, Env.BATCH_CONCURRENCY, 10, 1, MAX_CONCURRENCY),
+            # At most a day: beyond that a real repeat of a change would be taken for a duplicate.
+            legacy_dedup_window_seconds=_int(
+                env, Env.LEGACY_DEDUP_WINDOW_SECONDS, Resources.LEGACY_DEDUP_WINDOW_SECONDS, 1, 86_400
+            ),
         )
 
 
 def _address(name: str, value: str) -> str:
-    if not _ADDRESS.match(value):
+    # ASCII only: the address is written into the MIME headers as it is (SES needs IDN domains in
+    # punycode anyway), so a non-ASCII sender would fail every email rather than this start-up check.
+    if not value.isascii() or not _ADDRESS.match(value):
         raise ConfigurationError(f"environment variable {name}: {value!r} is not an email address")
     return value
 

@@ -14,7 +14,12 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from consumers.email_notification.adapters import SesEmailSender, SqsDeadLetterQueue
+from consumers.email_notification.adapters import (
+    SES_CLIENT_CONFIG,
+    DynamoDbLegacyWindows,
+    SesEmailSender,
+    SqsDeadLetterQueue,
+)
 from consumers.email_notification.config import ConsumerConfig
 from consumers.email_notification.logic.consumer import EmailConsumer
 from movie_events import aws
@@ -38,14 +43,13 @@ def build_consumer(
 ) -> EmailConsumer:
     """A consumer wired to AWS (or the embedded AWS, through ``AWS_ENDPOINT_URL``).
 
-    Tests pass their own clients to inject faults; everything else is the production wiring.
+    Tests pass their own clients to inject faults; everything else is the production wiring. The SES
+    client never retries by itself (``SES_CLIENT_CONFIG``): see adapters/ses.py.
     """
     config = config or ConsumerConfig.from_env()
     pool = max(10, config.batch_concurrency)  # one HTTP connection per worker thread at least
-    persistence = DynamoDBPersistenceLayer(
-        table_name=config.idempotency_table,
-        boto3_client=dynamodb or aws.client("dynamodb", max_pool_connections=pool),
-    )
+    dynamodb = dynamodb or aws.client("dynamodb", max_pool_connections=pool)
+    persistence = DynamoDBPersistenceLayer(table_name=config.idempotency_table, boto3_client=dynamodb)
     dead_letters = None
     if config.dead_letter_queue_url:
         dead_letters = SqsDeadLetterQueue(
@@ -54,7 +58,7 @@ def build_consumer(
     return EmailConsumer(
         config=config,
         sender=SesEmailSender(
-            sesv2 or aws.client("sesv2", max_pool_connections=pool),
+            sesv2 or aws.client("sesv2", max_pool_connections=pool, **SES_CLIENT_CONFIG),
             sender=config.sender,
             recipients=config.recipients,
         ),
@@ -62,6 +66,12 @@ def build_consumer(
         dead_letters=dead_letters,
         logger=logger,
         metrics=metrics,
+        legacy_windows=DynamoDbLegacyWindows(
+            dynamodb,
+            config.idempotency_table,
+            window_seconds=config.legacy_dedup_window_seconds,
+            ttl_seconds=config.idempotency_ttl_seconds,
+        ),
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any, cast
 import pytest
 
 from consumers.email_notification import handler
+from consumers.email_notification.adapters import SES_CLIENT_CONFIG
 from consumers.email_notification.adapters.dlq import ERROR_CODE
 from consumers.email_notification.logic.consumer import EmailConsumer
 from consumers.email_notification.rendering import EVENT_ID_HEADER
@@ -26,8 +27,8 @@ from tests.support.ses import sent_emails
 
 pytestmark = pytest.mark.integration
 
-#: One attempt per call: a fault is then a record-level failure at once (botocore's own retries of
-#: throttling are exercised separately in test_a_single_throttle_is_absorbed_by_the_sdk_retries).
+#: One attempt per call: a fault is then a record-level failure at once (the SES sender's own retry of
+#: throttling is exercised separately in test_a_single_throttle_is_absorbed_by_the_senders_retry).
 NO_RETRIES = {"mode": "standard", "total_max_attempts": 1}
 
 
@@ -95,9 +96,9 @@ def test_ses_throttling_fails_exactly_the_throttled_records(stack: ConsumerStack
     assert email_counts() == {e.id: 1 for e in events}
 
 
-def test_a_single_throttle_is_absorbed_by_the_sdk_retries(stack: ConsumerStack) -> None:
+def test_a_single_throttle_is_absorbed_by_the_senders_retry(stack: ConsumerStack) -> None:
     stack.publish(created(1))
-    ses = client("sesv2", retries={"mode": "standard", "total_max_attempts": 3})
+    ses = aws.client("sesv2", **SES_CLIENT_CONFIG)  # the production configuration: no botocore retries
     throttles = fail_http(ses, "SendEmail", status=429, code="TooManyRequestsException", times=1)
 
     assert invoke(consumer(sesv2=ses), stack.receive_event()) == []

@@ -126,8 +126,14 @@ class ConsumerStack:
         return drain(self.messaging.dlq_url)
 
 
-def provision_consumer_stack() -> ConsumerStack:
-    messaging = provision_messaging()
+def provision_consumer_stack(*, fifo: bool = False) -> ConsumerStack:
+    """The stack on a standard queue, or on a FIFO topic, queue and DLQ (``fifo=True``)."""
+    if fifo:
+        messaging = provision_messaging(
+            topic_name="ev.fifo", queue_name="email.fifo", dlq_name="email-dlq.fifo"
+        )
+    else:
+        messaging = provision_messaging()
     table = provision_idempotency_table()
     verify_sender()
     return ConsumerStack(messaging, table)

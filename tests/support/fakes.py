@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import STATUS_CONSTANTS, DataRecord
 
+from consumers.email_notification.adapters.legacy_windows import start_for
 from consumers.email_notification.logic.failures import Failure
 from consumers.email_notification.rendering import RenderedEmail
 
@@ -47,6 +48,24 @@ class FakeDeadLetterQueue:
         if self.broken:
             raise ConnectionError("DLQ unreachable")
         self.messages.append((record, failure))
+
+
+class FakeLegacyWindows:
+    """The DynamoDB window store's conditional update over a dict: a copy opens a new window only when
+    none exists or it was sent after the current one ended; otherwise it joins (or predates) it."""
+
+    def __init__(self, window_seconds: int = 900) -> None:
+        self.window_ms = window_seconds * 1000
+        self.starts: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def window_start(self, content_id: str, sent_ms: int) -> int:
+        with self._lock:
+            current = self.starts.get(content_id)
+            if current is None or current < sent_ms - self.window_ms:
+                self.starts[content_id] = sent_ms
+                return sent_ms
+            return start_for(current, sent_ms, self.window_ms)
 
 
 class InMemoryPersistenceLayer(BasePersistenceLayer):
@@ -123,3 +142,53 @@ def sqs_record(
         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
         "awsRegion": "us-east-1",
     }
+
+
+class FakeConsumer:
+    """An :class:`EmailConsumer` over the fakes above, with a ``run`` that answers like Lambda's event
+    source sees it: the failed message ids."""
+
+    def __init__(
+        self,
+        *,
+        sender: Any = None,
+        dlq: bool = True,
+        concurrency: int = 4,
+        store: InMemoryPersistenceLayer | None = None,
+        windows: FakeLegacyWindows | None = None,
+    ) -> None:
+        from aws_lambda_powertools import Logger, Metrics
+
+        from consumers.email_notification.config import ConsumerConfig
+        from consumers.email_notification.logic.consumer import EmailConsumer
+
+        self.sender = sender or FakeSender()
+        self.dlq = FakeDeadLetterQueue() if dlq else None
+        self.store = store or InMemoryPersistenceLayer()
+        self.windows = windows or FakeLegacyWindows()
+        self.consumer = EmailConsumer(
+            config=ConsumerConfig(
+                idempotency_table="t",
+                sender="movies@example.com",
+                recipients=("a@example.com",),
+                batch_concurrency=concurrency,
+            ),
+            sender=self.sender,
+            persistence=self.store,
+            dead_letters=self.dlq,
+            logger=Logger(service="fake-consumer"),
+            metrics=Metrics(namespace="fake", service="fake-consumer"),
+            legacy_windows=self.windows,
+        )
+
+    def run(self, *records: dict[str, Any], timeout: float = 30.0) -> list[str]:
+        from moviepipe.local.lambda_context import LocalLambdaContext
+
+        context: Any = LocalLambdaContext.new_invocation("f", timeout_seconds=timeout)
+        response = self.consumer.handle({"Records": list(records)}, context)
+        return [item["itemIdentifier"] for item in response["batchItemFailures"]]
+
+    def dead_letter_codes(self) -> dict[str, str]:
+        """Dead-lettered message id → ErrorCode."""
+        assert self.dlq is not None
+        return {record.message_id: failure.code for record, failure in self.dlq.messages}

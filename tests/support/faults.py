@@ -149,3 +149,26 @@ def _error_response(client: Any, request: Any, status: int, code: str) -> AWSRes
             f"<Message>injected</Message></Error><RequestId>x</RequestId></ErrorResponse>"
         ).encode()
     return AWSResponse(request.url, status, headers, _Raw(body))
+
+
+def lose_answers(client: Any, operation: str, *, times: int = 1_000_000) -> list[int]:
+    """The first ``times`` calls of ``operation`` really reach the server (over HTTP, so the server acts
+    on them: SES sends the email) and then lose the answer: the client sees a ``ReadTimeoutError``, as
+    when the connection drops after the request went out. Returns a one-element list counting them."""
+    from botocore.exceptions import ReadTimeoutError
+    from botocore.httpsession import URLLib3Session
+
+    lost = [0]
+    http = URLLib3Session()
+
+    def before_send(request: Any, **_: Any) -> None:
+        if lost[0] >= times:
+            return
+        lost[0] += 1
+        http.send(request)  # delivered and acted on; its answer never reaches the caller
+        raise ReadTimeoutError(endpoint_url=request.url, error="injected: the answer was lost")
+
+    client.meta.events.register(
+        f"before-send.{client.meta.service_model.service_name}.{operation}", before_send
+    )
+    return lost

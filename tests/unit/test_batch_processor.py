@@ -146,3 +146,34 @@ def test_single_worker_runs_inline_in_order() -> None:
 
     run(records(*"abc"), handler, workers=1)
     assert seen == ["a", "b", "c"] and names == {threading.current_thread().name}
+
+
+def test_an_exception_escaping_a_record_fails_that_record_only() -> None:
+    processor = ConcurrentBatchProcessor(4)
+    real = processor._process_record
+
+    def process_record(record: dict[str, Any]) -> Any:
+        if record["body"] == "b":
+            raise RecursionError("escaped the record handler")
+        return real(record)
+
+    processor._process_record = process_record  # type: ignore[method-assign]
+    batch = records("a", "b", "c")
+    response = process_partial_response(
+        event={"Records": batch}, record_handler=lambda record: record.body, processor=processor
+    )
+    assert [item["itemIdentifier"] for item in response["batchItemFailures"]] == [batch[1]["messageId"]]
+
+
+def test_planning_never_raises_for_one_record() -> None:
+    def key(record: dict[str, Any]) -> str:
+        if record["body"] == "b":
+            raise UnicodeEncodeError("utf-8", "\udc80", 0, 1, "surrogates not allowed")
+        return str(record["body"])
+
+    lanes = plan_lanes([*records("a", "b", "a"), {"messageId": "odd", "attributes": "not a dict"}], key)
+    assert [(lane.key, lane.indices) for lane in lanes] == [
+        ("event:a", [0, 2]),
+        ("alone:#1", [1]),
+        ("alone:#3", [3]),
+    ]

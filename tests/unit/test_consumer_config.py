@@ -24,6 +24,7 @@ def test_defaults_and_parsing() -> None:
     assert config.idempotency_ttl_seconds == 1_209_600
     assert config.batch_concurrency == 10
     assert config.dead_letter_queue_url is None
+    assert config.legacy_dedup_window_seconds == 900  # between SQS FIFO's 5 minutes and an hour
 
 
 def test_optional_values() -> None:
@@ -33,6 +34,7 @@ def test_optional_values() -> None:
             "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/dlq",
             "IDEMPOTENCY_TTL_SECONDS": "3600",
             "BATCH_CONCURRENCY": "4",
+            "LEGACY_DEDUP_WINDOW_SECONDS": "300",
         }
     )
     assert (config.dead_letter_queue_url, config.idempotency_ttl_seconds, config.batch_concurrency) == (
@@ -40,6 +42,7 @@ def test_optional_values() -> None:
         3600,
         4,
     )
+    assert config.legacy_dedup_window_seconds == 300
 
 
 @pytest.mark.parametrize(
@@ -55,6 +58,12 @@ def test_optional_values() -> None:
         ({"IDEMPOTENCY_TTL_SECONDS": "0"}, "IDEMPOTENCY_TTL_SECONDS"),
         ({"BATCH_CONCURRENCY": "0"}, "BATCH_CONCURRENCY"),
         ({"BATCH_CONCURRENCY": "1000"}, "BATCH_CONCURRENCY"),
+        ({"LEGACY_DEDUP_WINDOW_SECONDS": "0"}, "LEGACY_DEDUP_WINDOW_SECONDS"),
+        ({"LEGACY_DEDUP_WINDOW_SECONDS": "86401"}, "LEGACY_DEDUP_WINDOW_SECONDS"),
+        ({"LEGACY_DEDUP_WINDOW_SECONDS": "5m"}, "LEGACY_DEDUP_WINDOW_SECONDS"),
+        # Written into the MIME headers as they are: ASCII only (SES needs punycode domains anyway).
+        ({"EMAIL_SENDER": "films@exämple.com"}, "EMAIL_SENDER"),
+        ({"EMAIL_RECIPIENTS": "ops@exämple.com"}, "EMAIL_RECIPIENTS"),
     ],
 )
 def test_invalid_configuration_names_the_variable(change: dict[str, str], variable: str) -> None:

@@ -9,11 +9,11 @@ from typing import Any, cast
 
 import pytest
 from aws_lambda_powertools import Logger, Metrics
-from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
 from consumers.email_notification.config import ConsumerConfig
 from consumers.email_notification.logic.consumer import EmailConsumer, idempotency_payload
-from consumers.email_notification.logic.failures import Kind, PermanentError, classify
+from consumers.email_notification.logic.failures import AmbiguousSendError, Kind, PermanentError, classify
 from movie_events import MovieCreated, MovieUpdated, SchemaValidationError, parse_event
 from moviepipe.local.lambda_context import LocalLambdaContext
 from tests.support.fakes import FakeDeadLetterQueue, FakeSender, InMemoryPersistenceLayer, sqs_record
@@ -182,7 +182,18 @@ def test_payload_excludes_time_and_source() -> None:
         (ses_error("SendingPausedException"), Kind.TRANSIENT, "SendingPausedException"),
         (ses_error("AccessDeniedException"), Kind.TRANSIENT, "AccessDeniedException"),
         (EndpointConnectionError(endpoint_url="http://x"), Kind.TRANSIENT, "EndpointConnectionError"),
-        (RuntimeError("bug"), Kind.TRANSIENT, "RuntimeError"),
+        (ReadTimeoutError(endpoint_url="http://x"), Kind.TRANSIENT, "ReadTimeoutError"),
+        (AmbiguousSendError(ReadTimeoutError(endpoint_url="http://x")), Kind.TRANSIENT, "AmbiguousSend"),
+        (ConnectionResetError("reset"), Kind.TRANSIENT, "ConnectionResetError"),
+        # What no rule names is about the record: permanent, with a reason (never five wasted receives).
+        (RecursionError("maximum recursion depth exceeded"), Kind.PERMANENT, "TooDeep"),
+        (
+            UnicodeEncodeError("utf-8", "\udc80", 0, 1, "surrogates not allowed"),
+            Kind.PERMANENT,
+            "InvalidUnicode",
+        ),
+        (ValueError("Circular reference detected (depth exceeded)"), Kind.PERMANENT, "UnprocessableRecord"),
+        (RuntimeError("bug"), Kind.PERMANENT, "UnprocessableRecord"),
     ],
 )
 def test_classification(exc: Exception, kind: Kind, code: str) -> None:
@@ -203,6 +214,10 @@ def test_idempotency_errors_are_classified() -> None:
     store_error = IdempotencyPersistenceLayerError("Failed to save in progress record", throttle())
     failure = classify(store_error)
     assert failure.kind is Kind.TRANSIENT and "TooManyRequestsException" in failure.message
+    # Powertools wraps whatever fails while it hashes the payload too: then the cause is the record's.
+    hashing = IdempotencyPersistenceLayerError("Failed to save in progress record", RecursionError("deep"))
+    failure = classify(hashing)
+    assert (failure.kind, failure.code) == (Kind.PERMANENT, "TooDeep") and "deep" in failure.message
 
 
 def test_legacy_parse_matches_event_id_used_as_lane() -> None:

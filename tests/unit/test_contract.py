@@ -22,7 +22,9 @@ from movie_events import (
     SchemaValidationError,
     UnknownEventTypeError,
     legacy_event_id,
+    legacy_window_event_id,
     parse_event,
+    parse_message,
 )
 from movie_events.schema import render_all
 
@@ -235,6 +237,41 @@ def test_legacy_duplicates_get_the_same_id_and_different_messages_do_not() -> No
     changed = parse_event(json.dumps({**MOVIE, "rating": 9}), {"Type": "MovieCreated"})
     assert first.id == again.id == legacy_event_id("MovieCreated", MOVIE)
     assert len({first.id, updated.id, changed.id}) == 3
+
+
+@pytest.mark.parametrize("genres", ["null", "missing"])
+def test_legacy_genres_null_or_missing_is_an_empty_list(genres: str) -> None:
+    body = {"id": "42", "title": "Up", "rating": 8.3}
+    if genres == "null":
+        body["genres"] = None
+    parsed = parse_message(json.dumps(body), {"Type": "MovieCreated"})
+    assert parsed.legacy and isinstance(parsed.event, MovieCreated) and parsed.event.data.genres == []
+    assert parsed.event.id == legacy_event_id("MovieCreated", {**body, "genres": []})
+
+
+def test_legacy_genres_are_a_set() -> None:
+    one = parse_event(json.dumps({**MOVIE, "genres": ["Drama", "Animation"]}), {"Type": "MovieCreated"})
+    other = parse_event(
+        json.dumps({**MOVIE, "genres": ["Animation", "Drama", "Drama"]}), {"Type": "MovieCreated"}
+    )
+    assert one.id == other.id and isinstance(one, MovieCreated) and one.data.genres == ["Animation", "Drama"]
+    changed = parse_event(json.dumps({**MOVIE, "genres": ["Drama"]}), {"Type": "MovieCreated"})
+    assert changed.id != one.id
+
+
+def test_cloudevents_keep_their_strictness_and_their_id() -> None:
+    document = json.loads(MovieCreated(id="e1", data=MOVIE).to_json())
+    document["data"]["genres"] = None
+    with pytest.raises(SchemaValidationError, match=r"data\.genres"):
+        parse_event(json.dumps(document))
+    parsed = parse_message(MovieCreated(id="e1", data=MOVIE).to_json())
+    assert not parsed.legacy and parsed.event.id == "e1"
+
+
+def test_legacy_window_ids_differ_per_window_and_are_stable() -> None:
+    content = legacy_event_id("MovieCreated", MOVIE)
+    assert legacy_window_event_id(content, 1000) == legacy_window_event_id(content, 1000)
+    assert legacy_window_event_id(content, 1000) != legacy_window_event_id(content, 2000) != content
 
 
 def test_legacy_without_type_attribute_or_with_unknown_type() -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 from email.message import EmailMessage
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from consumers.email_notification.logic.failures import PermanentError
@@ -157,3 +158,164 @@ def test_any_valid_title_renders_a_parseable_email(title: str) -> None:
     message = parse(rendered.mime)
     assert len(str(message["Subject"])) <= MAX_SUBJECT_LENGTH
     assert message[EVENT_ID_HEADER] == event.id
+
+
+# -- headers from data are inert (issue 8) ------------------------------------------------------------
+
+INJECTION_TITLE = "Hi =?utf-8?q?=0D=0AReply-To:_attacker@evil.example=0D=0ABcc:_spy@evil.example?="
+HEADER_NAMES = [
+    "From",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    EVENT_ID_HEADER,
+    MOVIE_ID_HEADER,
+    "MIME-Version",
+    "Content-Type",
+]
+
+
+def constructed(event_id: str, movie_id: str, title: str) -> MovieCreated:
+    """An event built around validation (model_construct): the renderer's own lock, whatever it holds."""
+    data = MovieData.model_construct(id=movie_id, title=title, rating=1, genres=[])
+    return MovieCreated.model_construct(
+        id=event_id, type="MovieCreated", data=data, subject=movie_id, source="s", time=_TIME
+    )
+
+
+_TIME = MovieCreated(data={"id": "m", "title": "t", "rating": 1, "genres": []}).time
+
+
+def assert_inert(mime: bytes, event: MovieCreated) -> None:
+    message = parse(mime)
+    assert list(message.keys()) == HEADER_NAMES  # no header created, none removed
+    assert str(message["Subject"]) == subject_for(event)  # the literal text, decoded exactly once
+    assert str(message[EVENT_ID_HEADER]) == header_safe(event.id)
+    assert str(message[MOVIE_ID_HEADER]) == header_safe(event.movie_id)
+    assert message["To"] == SENDER and message["From"] == SENDER
+    for line in mime.split(b"\r\n\r\n", 1)[0].split(b"\r\n"):
+        assert len(line) <= 998 and line.isascii()
+
+
+def test_encoded_word_title_cannot_add_headers() -> None:
+    event = MovieCreated(data={"id": "m1", "title": INJECTION_TITLE, "rating": 1, "genres": []})
+    mime = render(event, sender=SENDER).mime
+    message = parse(mime)
+    assert "Reply-To" not in message and "Bcc" not in message
+    assert str(message["Subject"]) == f"[moviepipe] Movie created: {INJECTION_TITLE} (m1)"
+    assert b"Reply-To:" not in mime.split(b"\r\n\r\n", 1)[0]
+    assert_inert(mime, event)
+
+
+def test_encoded_words_in_ids_cannot_add_headers() -> None:
+    word = "=?utf-8?q?=0D=0ABcc:_spy@evil.example?="
+    assert_inert(
+        render(constructed(f"e{word}", f"m{word}", "T"), sender=SENDER).mime,
+        constructed(f"e{word}", f"m{word}", "T"),
+    )
+
+
+def test_plain_ascii_headers_stay_readable_and_date_and_message_id_are_set() -> None:
+    event = MovieCreated(
+        id="evt-1",
+        time="2026-11-29T10:00:00+01:00",
+        data={"id": "tt01", "title": "Heat", "rating": 8, "genres": []},
+    )
+    rendered = render(event, sender=SENDER)
+    head = rendered.mime.split(b"\r\n\r\n", 1)[0].decode()
+    assert "Subject: [moviepipe] Movie created: Heat (tt01)" in head
+    assert f"{EVENT_ID_HEADER}: evt-1" in head
+    message = parse(rendered.mime)
+    assert message["Date"] == "Sun, 29 Nov 2026 09:00:00 +0000"
+    assert re.fullmatch(r"<[0-9a-f]{32}@example\.com>", str(message["Message-ID"]))
+    assert parse(render(event, sender=SENDER).mime)["Message-ID"] == message["Message-ID"]  # deterministic
+
+
+_HOSTILE_TEXT = st.one_of(
+    st.text(min_size=1, max_size=200),
+    st.lists(
+        st.sampled_from(
+            [
+                *("=?utf-8?q?", "=?iso-8859-1?b?", "QmNjOiB4", "=0D=0A", "?=", "=?", "a" * 80),
+                *("Reply-To:", "Bcc: x@evil.example", ":", ";", "<", ">", " ", "é", "天"),
+                *("\r\n", "\n", "\x00", "\u2028", "\t"),
+            ]
+        ),
+        min_size=1,
+        max_size=30,
+    ).map("".join),
+).filter(lambda s: not any(0xD800 <= ord(c) <= 0xDFFF for c in s))  # lone surrogates: refused before
+
+
+@settings(max_examples=200, deadline=None)
+@given(event_id=_HOSTILE_TEXT, movie_id=_HOSTILE_TEXT, title=_HOSTILE_TEXT)
+def test_no_data_derived_text_can_create_end_or_alter_a_header(
+    event_id: str, movie_id: str, title: str
+) -> None:
+    event = constructed(event_id[:128], movie_id[:256], title[:500])
+    assume(header_safe(event.id) and header_safe(event.movie_id))  # blank ids: refused by the contract
+    assert_inert(render(event, sender=SENDER).mime, event)
+
+
+# -- the same bytes, parsed by the Pythons the Lambda runtime uses -------------------------------------
+
+_PARSE_ON_OTHER_PYTHON = """
+import email, email.policy, json, sys
+cases = json.load(sys.stdin)
+for case in cases:
+    message = email.message_from_bytes(case["mime"].encode("ascii"), policy=email.policy.default)
+    found = [list(message.keys()), str(message["Subject"]), str(message["X-Moviepipe-Event-Id"])]
+    assert found == [case["names"], case["subject"], case["event_id"]], (sys.version, found, case)
+print(len(cases))
+"""
+
+
+def _other_pythons() -> list[str]:
+    """Interpreters of 3.12 or later on this machine (PATH, or pyenv's versions), that actually run."""
+    import glob
+    import os
+    import shutil
+    import subprocess
+
+    candidates = [shutil.which(f"python3.{minor}") for minor in range(12, 16)]
+    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    candidates += sorted(glob.glob(os.path.join(root, "versions", "3.1[2-9]*", "bin", "python3")))
+    found = []
+    for path in filter(None, candidates):
+        check = [path, "-c", "import sys; assert sys.version_info >= (3, 12)"]
+        if subprocess.run(check, capture_output=True, timeout=30).returncode == 0:
+            found.append(path)
+    return found
+
+
+def test_headers_stay_inert_when_parsed_by_python_3_12_and_later() -> None:
+    import json
+    import subprocess
+
+    pythons = _other_pythons()
+    if not pythons:
+        pytest.skip("no Python 3.12+ interpreter on this machine")
+    cases = []
+    for title in [
+        INJECTION_TITLE,
+        "=?utf-8?b?DQpCY2M6IHNweUBldmlsLmV4YW1wbGU=?=",
+        "x=?utf-8?q?=0ABcc:_a@b.c?=y",
+    ]:
+        event = MovieCreated(
+            id="e=?utf-8?q?=0ABcc:_x@y.z?=", data={"id": "m1", "title": title, "rating": 1, "genres": []}
+        )
+        mime = render(event, sender=SENDER).mime.decode("ascii")
+        cases.append(
+            {"mime": mime, "names": HEADER_NAMES, "subject": subject_for(event), "event_id": event.id}
+        )
+    for python in pythons:
+        result = subprocess.run(
+            [python, "-I", "-c", _PARSE_ON_OTHER_PYTHON],
+            input=json.dumps(cases),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, (python, result.stderr)
+        assert result.stdout.strip() == str(len(cases))

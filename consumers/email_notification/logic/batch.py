@@ -15,11 +15,18 @@ overrides only :meth:`process` to run *lanes* of records on a thread pool:
 
 Each record runs in a copy of the invoking thread's ``contextvars`` context, so thread-safe logger keys
 set per record (the correlation id) never leak between records.
+
+**Confinement.** Planning runs before any record is handled, so it must never raise for one record: a
+lane key that raises (or a record whose shape is odd) only gives that record a lane of its own, and its
+own processing then meets — and reports — the problem. Likewise any ``Exception`` escaping a record's
+processing becomes that record's failure. Only a ``BaseException`` that is not an ``Exception`` (the
+process dying) ends the invocation, as it would on Lambda.
 """
 
 from __future__ import annotations
 
 import contextvars
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -52,15 +59,31 @@ def plan_lanes(records: Sequence[dict[str, Any]], lane_key: LaneKey | None = Non
     """Group a batch into lanes, preserving batch order inside each lane and among lanes."""
     lanes: dict[str, Lane] = {}
     for index, record in enumerate(records):
-        group = (record.get("attributes") or {}).get("MessageGroupId")
-        if group is not None:
-            key, ordered = f"group:{group}", True
-        else:
-            event_key = lane_key(record) if lane_key else None
-            key = f"event:{event_key}" if event_key else f"message:{record.get('messageId', index)}#{index}"
-            ordered = False
+        key, ordered = _lane_of(index, record, lane_key)
         lanes.setdefault(key, Lane(key, ordered)).indices.append(index)
     return list(lanes.values())
+
+
+def _lane_of(index: int, record: Any, lane_key: LaneKey | None) -> tuple[str, bool]:
+    """The lane of one record; never raises (an unplannable record is alone in its lane)."""
+    alone = f"alone:#{index}"
+    try:
+        attributes = record.get("attributes") or {}
+        group = attributes.get("MessageGroupId") if isinstance(attributes, dict) else None
+        if group is not None:
+            return f"group:{group}", True
+        event_key = lane_key(record) if lane_key else None
+    except Exception:  # noqa: BLE001 - the record's processing meets the problem and reports it
+        return alone, False
+    return (f"event:{event_key}", False) if isinstance(event_key, str) and event_key else (alone, False)
+
+
+class _RawRecord:
+    """What ``failure_handler`` needs of a record (its message id) when even wrapping it failed."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw_event = raw
+        self.message_id = raw.get("messageId") if isinstance(raw, dict) else None
 
 
 class ConcurrentBatchProcessor(BatchProcessor):
@@ -92,12 +115,17 @@ class ConcurrentBatchProcessor(BatchProcessor):
         def run(lane: Lane) -> None:
             stopped = False
             for index in lane.indices:
-                if stopped:
-                    record = self._to_batch_type(records[index], event_type=self.event_type, model=self.model)
-                    results[index] = self.failure_handler(record, _GROUP_STOPPED)
-                    continue
-                # A fresh context per record: keys one record sets are gone for the next one.
-                result = contextvars.copy_context().run(self._process_record, records[index])
+                try:
+                    if stopped:
+                        record = self._to_batch_type(
+                            records[index], event_type=self.event_type, model=self.model
+                        )
+                        results[index] = self.failure_handler(record, _GROUP_STOPPED)
+                        continue
+                    # A fresh context per record: keys one record sets are gone for the next one.
+                    result = contextvars.copy_context().run(self._process_record, records[index])
+                except Exception:  # noqa: BLE001 - confined: this record fails, its lane goes on
+                    result = self.failure_handler(_RawRecord(records[index]), sys.exc_info())
                 results[index] = result
                 stopped = lane.ordered and result[0] == "fail"
 

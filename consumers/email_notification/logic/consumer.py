@@ -6,8 +6,14 @@ validating ``[type, data]`` so an id reused for different content is caught. ``t
 left out of that validation on purpose: a legacy message gets its receive time as event time, so two
 copies of it differ in ``time`` while being the same event.
 
+Legacy messages (no event id of their own) get an id from their content and the deduplication window
+their SQS ``SentTimestamp`` falls in (see ``adapters/legacy_windows.py``).
+
 Outcomes: sent, duplicate skipped, dead-lettered (a permanent failure, stored in the DLQ and reported
-processed), or failed (reported in ``batchItemFailures`` for SQS to retry). See docs/consumer.md.
+processed), or failed (reported in ``batchItemFailures`` for SQS to retry). **Confinement:** whatever
+is raised while reading, planning, hashing, rendering or sending one record becomes that record's
+outcome (see ``logic/failures.py`` for which are transient); nothing a record holds can fail the batch.
+See docs/consumer.md.
 """
 
 from __future__ import annotations
@@ -26,13 +32,13 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from consumers.email_notification.adapters import DeadLetterQueue, EmailSender
+from consumers.email_notification.adapters import DeadLetterQueue, EmailSender, LegacyWindows
 from consumers.email_notification.config import ConsumerConfig
 from consumers.email_notification.logic import metrics as m
 from consumers.email_notification.logic.batch import ConcurrentBatchProcessor
-from consumers.email_notification.logic.failures import Failure, classify
+from consumers.email_notification.logic.failures import AMBIGUOUS_SEND, Failure, Kind, classify
 from consumers.email_notification.rendering import render
-from movie_events import InvalidEventError, MovieEvent, parse_event
+from movie_events import MovieEvent, legacy_window_event_id, parse_message
 
 #: Prefix of every idempotency key. Fixed on purpose: Powertools' default prefix is the Lambda function
 #: name plus the Python qualname, so renaming the function or moving code would make every event look
@@ -74,23 +80,37 @@ def _mark_duplicate(response: Any, idempotent_data: DataRecord) -> Any:
     return {**(response or {}), "duplicate": True}
 
 
+#: SentTimestamps beyond this (ms, year 9999) are not timestamps; the receive time is used instead.
+_MAX_TIMESTAMP_MS = 253_402_300_799_000
+
+
+def _sent_ms(raw_record: dict[str, Any]) -> int:
+    """SQS ``SentTimestamp`` in milliseconds (the time now if it is missing or not a timestamp)."""
+    attributes = raw_record.get("attributes")
+    sent = attributes.get("SentTimestamp") if isinstance(attributes, dict) else None
+    if isinstance(sent, str) and 0 < len(sent) <= 15 and sent.isascii() and sent.isdigit():
+        value = int(sent)
+        if value <= _MAX_TIMESTAMP_MS:
+            return value
+    return int(datetime.now(UTC).timestamp() * 1000)
+
+
 def _received_at(record: SQSRecord) -> datetime:
     # SentTimestamp is the same on every delivery of one SQS message, so a legacy event redelivered by
     # SQS keeps the same event time.
-    sent = record.raw_event.get("attributes", {}).get("SentTimestamp")
-    if sent and str(sent).isdigit():
-        return datetime.fromtimestamp(int(sent) / 1000, UTC)
-    return datetime.now(UTC)
+    return datetime.fromtimestamp(_sent_ms(record.raw_event) / 1000, UTC)
 
 
 def event_id_of(raw_record: dict[str, Any]) -> str | None:
-    """The event id of a raw SQS record, or None if it does not parse (it then gets a lane of its own)."""
-    record = SQSRecord(raw_record)
+    """The lane key of a raw SQS record: its event id (a legacy message's content id, so its copies
+    share a lane), or None if it does not parse — it then gets a lane of its own and its processing
+    reports why. Never raises: planning must not fail the batch for one record."""
     try:
-        return parse_event(
+        record = SQSRecord(raw_record)
+        return parse_message(
             record.body, raw_record.get("messageAttributes"), received_at=_received_at(record)
-        ).id
-    except InvalidEventError:
+        ).event.id
+    except Exception:  # noqa: BLE001 - whatever it is, the record's own processing meets it again
         return None
 
 
@@ -112,11 +132,15 @@ class EmailConsumer:
         dead_letters: DeadLetterQueue | None,
         logger: Logger,
         metrics: Metrics,
+        legacy_windows: LegacyWindows | None = None,
     ) -> None:
         self.config = config
         self._sender = sender
         self._persistence = persistence
         self._dead_letters = dead_letters
+        #: None: a legacy message's id is its content id alone, deduplicated for the idempotency TTL
+        #: (logic tests that do not exercise windows). The handler always wires the DynamoDB store.
+        self._legacy_windows = legacy_windows
         self._logger = logger
         self._metrics = metrics
         persistence.configure(self._idempotency_config(), key_prefix=IDEMPOTENCY_KEY_PREFIX)
@@ -160,19 +184,28 @@ class EmailConsumer:
 
     # -- one record --------------------------------------------------------------------------------
     def _process(self, record: SQSRecord, send_once: Any, counts: m.Counts) -> Outcome:
-        # On-call reads receive_count to tell a first attempt from the last one before the redrive.
-        self._logger.thread_safe_append_keys(
-            message_id=record.message_id,
-            receive_count=record.raw_event.get("attributes", {}).get("ApproximateReceiveCount"),
-        )
         try:
-            event = parse_event(
+            # On-call reads receive_count to tell a first attempt from the last one before the redrive.
+            self._logger.thread_safe_append_keys(
+                message_id=record.message_id,
+                receive_count=record.raw_event.get("attributes", {}).get("ApproximateReceiveCount"),
+            )
+            event, legacy = parse_message(
                 record.body, record.raw_event.get("messageAttributes"), received_at=_received_at(record)
             )
+            if legacy and self._legacy_windows is not None:
+                start = self._legacy_windows.window_start(event.id, _sent_ms(record.raw_event))
+                event = event.model_copy(update={"id": legacy_window_event_id(event.id, start)})
             self._logger.thread_safe_append_keys(correlation_id=event.id)
             return self._deliver(event, send_once, counts)
         except Exception as exc:  # noqa: BLE001 - every failure is classified, none escapes unreported
-            return self._fail(record, classify(exc), counts)
+            return self._fail(record, self._classify(exc), counts)
+
+    def _classify(self, exc: BaseException) -> Failure:
+        try:
+            return classify(exc)
+        except Exception as inner:  # noqa: BLE001 - e.g. str() of a hostile exception: still permanent
+            return Failure(Kind.PERMANENT, "UnprocessableRecord", type(exc).__name__, type(inner).__name__)
 
     def _deliver(self, event: MovieEvent, send_once: Any, counts: m.Counts) -> Outcome:
         payload = idempotency_payload(event)
@@ -226,6 +259,13 @@ class EmailConsumer:
 
     def _fail(self, record: SQSRecord, failure: Failure, counts: m.Counts) -> Outcome:
         details = {"error_code": failure.code, "error_class": failure.error_class, "reason": failure.message}
+        if failure.code == AMBIGUOUS_SEND:
+            counts.add(m.AMBIGUOUS_SENDS)
+            self._logger.error(
+                "ambiguous send: the request reached SES but no answer came back; the email may have been "
+                "sent, and SQS's retry of this record will send it (at most one extra email per receive)",
+                extra=details,
+            )
         if not failure.permanent:
             counts.add(m.TRANSIENT_FAILURES)
             self._logger.warning("transient failure; SQS will retry the record", extra=details)

@@ -2,7 +2,7 @@
 
 Counting happens in worker threads; Powertools' metric set is a plain shared dict (two threads adding
 the same new metric at once can lose a value), so records count into a locked :class:`Counts` and the
-totals are handed to Powertools once, from the invoking thread. All four metrics are published every
+totals are handed to Powertools once, from the invoking thread. All five metrics are published every
 time, zeros included: a dashboard sees a value per invocation, and Powertools never warns about an
 empty metric set.
 """
@@ -19,7 +19,9 @@ EMAILS_SENT = "EmailsSent"
 DUPLICATES_SKIPPED = "DuplicatesSkipped"
 TRANSIENT_FAILURES = "TransientFailures"
 PERMANENT_FAILURES = "PermanentFailures"
-ALL = (EMAILS_SENT, DUPLICATES_SKIPPED, TRANSIENT_FAILURES, PERMANENT_FAILURES)
+#: Sends whose answer was lost after the request reached SES (also counted in TransientFailures).
+AMBIGUOUS_SENDS = "AmbiguousSends"
+ALL = (EMAILS_SENT, DUPLICATES_SKIPPED, TRANSIENT_FAILURES, PERMANENT_FAILURES, AMBIGUOUS_SENDS)
 
 #: Serialises publishing: Powertools Metrics instances share one metric set per process.
 _publish_lock = threading.Lock()
