@@ -332,7 +332,7 @@ def deployment_document(deployment: Deployment = DEPLOYMENT) -> dict[str, Any]:
         functions[function.key]["environment"] = {
             name: str(ref) for name, ref in function.environment.items()
         }
-    return {
+    document = {
         "name_prefix": deployment.name_prefix,
         "runtime": deployment.runtime,
         "architectures": list(deployment.architectures),
@@ -344,6 +344,8 @@ def deployment_document(deployment: Deployment = DEPLOYMENT) -> dict[str, Any]:
         "functions": functions,
         "settings": deployment.settings,
     }
+    result: dict[str, Any] = json.loads(json.dumps(document))  # tuples become lists, as JSON has them
+    return result
 
 
 def render_deployment_json(deployment: Deployment = DEPLOYMENT) -> str:
