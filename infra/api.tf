@@ -75,6 +75,54 @@ resource "aws_cloudwatch_log_group" "api_access" {
   retention_in_days = var.log_retention_days
 }
 
+# API Gateway writes access logs only once the account (per region) names a role it may log with. That
+# setting is account-wide: turn api_gateway_account_role off where another stack already manages it.
+resource "aws_iam_role" "api_gateway_logs" {
+  count = var.api_gateway_account_role ? 1 : 0
+
+  name = "${var.name_prefix}-apigateway-logs"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "apigateway.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+}
+
+resource "aws_iam_role_policy" "api_gateway_logs" {
+  count = var.api_gateway_account_role ? 1 : 0
+
+  name = "write-api-logs"
+  role = aws_iam_role.api_gateway_logs[0].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "AccessLogs"
+        Effect   = "Allow"
+        Action   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+        Resource = ["${aws_cloudwatch_log_group.api_access.arn}:*"]
+      },
+      {
+        # API Gateway checks the role by listing log groups, an action without resource-level permissions.
+        Sid      = "FindLogGroups"
+        Effect   = "Allow"
+        Action   = ["logs:DescribeLogGroups"]
+        Resource = ["*"]
+      },
+    ]
+  })
+}
+
+resource "aws_api_gateway_account" "this" {
+  count = var.api_gateway_account_role ? 1 : 0
+
+  cloudwatch_role_arn = aws_iam_role.api_gateway_logs[0].arn
+  depends_on          = [aws_iam_role_policy.api_gateway_logs]
+}
+
 resource "aws_api_gateway_stage" "live" {
   # checkov:skip=CKV_AWS_120:No cache: the API serves ETag-versioned movies and conditional writes; a cached GET would hand out stale versions.
   # checkov:skip=CKV2_AWS_51:Client certificates authenticate API Gateway to an HTTP backend; the backend here is Lambda, invoked with IAM.
@@ -84,6 +132,7 @@ resource "aws_api_gateway_stage" "live" {
   rest_api_id          = aws_api_gateway_rest_api.movies.id
   stage_name           = local.http.stage
   xray_tracing_enabled = true
+  depends_on           = [aws_api_gateway_account.this]
 
   access_log_settings {
     destination_arn = aws_cloudwatch_log_group.api_access.arn

@@ -133,3 +133,9 @@ variable "ses_configuration_set" {
   type        = bool
   default     = true
 }
+
+variable "api_gateway_account_role" {
+  description = "Set the account's API Gateway CloudWatch role (needed for the API's access logs). Account-wide per region: false where another stack manages it."
+  type        = bool
+  default     = true
+}

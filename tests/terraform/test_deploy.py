@@ -287,6 +287,9 @@ def test_api_stage_live_throttled(deployed: Deployed) -> None:
     trigger = DEPLOYMENT.function("movies_api").trigger
     assert settings["throttlingBurstLimit"] == trigger.throttling_burst_limit  # type: ignore[union-attr]
     assert settings["throttlingRateLimit"] == trigger.throttling_rate_limit  # type: ignore[union-attr]
+    assert stage["accessLogSettings"]["destinationArn"].endswith(f":log-group:/aws/apigateway/{api['name']}")
+    # Access logs need the account's logging role: the module sets it.
+    assert apigateway.get_account()["cloudwatchRoleArn"].endswith(":role/moviepipe-apigateway-logs")
 
 
 def test_alarms(deployed: Deployed) -> None:
