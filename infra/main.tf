@@ -47,6 +47,13 @@ locals {
   }
 }
 
+check "batching_window_for_large_batches" {
+  assert {
+    condition     = local.consumer_trigger.batch_size <= 10 || local.consumer_trigger.batching_window_seconds >= 1
+    error_message = "An SQS batch_size above 10 needs batching_window_seconds of at least 1."
+  }
+}
+
 check "visibility_timeout_covers_the_consumer" {
   assert {
     condition     = local.deployment.queues[local.consumer_trigger.queue].visibility_timeout_seconds >= 6 * local.consumer.timeout_seconds

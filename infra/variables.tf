@@ -56,12 +56,22 @@ variable "batch_size" {
   description = "Records per invocation of the email consumer (1 to 10000; above 10 needs a batching window). Null: declared."
   type        = number
   default     = null
+
+  validation {
+    condition     = var.batch_size == null ? true : (var.batch_size >= 1 && var.batch_size <= 10000)
+    error_message = "batch_size must be between 1 and 10000."
+  }
 }
 
 variable "batching_window_seconds" {
   description = "Seconds the email queue's mapping may wait to fill a batch (0 to 300). Null: declared."
   type        = number
   default     = null
+
+  validation {
+    condition     = var.batching_window_seconds == null ? true : (var.batching_window_seconds >= 0 && var.batching_window_seconds <= 300)
+    error_message = "batching_window_seconds must be between 0 and 300."
+  }
 }
 
 variable "maximum_concurrency" {
@@ -79,6 +89,11 @@ variable "max_receive_count" {
   description = "Receives of a message before SQS moves it to the DLQ. Null: declared."
   type        = number
   default     = null
+
+  validation {
+    condition     = var.max_receive_count == null ? true : (var.max_receive_count >= 1 && var.max_receive_count <= 1000)
+    error_message = "max_receive_count must be between 1 and 1000."
+  }
 }
 
 variable "log_retention_days" {

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ import pytest
 from consumers.email_notification import handler as email_handler
 from movie_events import MovieCreated
 from movie_events.parsing import TYPE_ATTRIBUTE
-from moviepipe.deployment import DEPLOYMENT
+from moviepipe.deployment import DEPLOYMENT, SqsTrigger
 from moviepipe.local.embedded_aws import environment
 from moviepipe.local.lambda_context import LocalLambdaContext
 from moviepipe.local.sqs_events import to_lambda_event
@@ -144,6 +145,48 @@ def test_validate(initialised: Terraform) -> None:
     report = json.loads(done.stdout)
     assert report["valid"], report["diagnostics"]
     assert report["warning_count"] == 0, report["diagnostics"]
+
+
+def evaluate(tf: Terraform, expression: str, *variables: str) -> Any:
+    """The value of an expression of the root module (no state needed), through ``terraform console``."""
+    done = subprocess.run(
+        [tf.binary, "console", *variables],
+        input=f"jsonencode({expression})\n",
+        cwd=tf.workdir,
+        env=tf.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(json.loads(done.stdout.strip()))
+
+
+def test_variables_default_to_the_declaration_and_override_it(initialised: Terraform) -> None:
+    declared = DEPLOYMENT.function("email_notification").trigger
+    assert isinstance(declared, SqsTrigger)
+    defaults = evaluate(initialised, "[local.consumer_trigger, local.max_receive_count, local.settings]")
+    assert defaults[0]["batch_size"] == declared.batch_size
+    assert defaults[0]["maximum_concurrency"] == declared.maximum_concurrency
+    assert defaults[1] == {"email": DEPLOYMENT.queue("email").max_receive_count}
+    assert defaults[2]["email_recipients"] == DEPLOYMENT.settings["email_recipients"]
+    overridden = evaluate(
+        initialised,
+        "[local.consumer_trigger, local.max_receive_count, local.settings]",
+        "-var=batch_size=50",
+        "-var=batching_window_seconds=2",
+        "-var=maximum_concurrency=4",
+        "-var=max_receive_count=3",
+        '-var=email_recipients=["a@example.org","b@example.org"]',
+    )
+    assert (
+        overridden[0] | {"batch_size": 50, "batching_window_seconds": 2, "maximum_concurrency": 4}
+        == overridden[0]
+    )
+    assert overridden[0]["report_batch_item_failures"] is True
+    assert overridden[1] == {"email": 3}
+    assert overridden[2]["email_recipients"] == ["a@example.org", "b@example.org"]
 
 
 # -- the second plan -------------------------------------------------------------------------------
