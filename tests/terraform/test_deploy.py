@@ -180,9 +180,11 @@ def test_variables_default_to_the_declaration_and_override_it(initialised: Terra
         "-var=max_receive_count=3",
         '-var=email_recipients=["a@example.org","b@example.org"]',
     )
-    assert (
-        overridden[0] | {"batch_size": 50, "batching_window_seconds": 2, "maximum_concurrency": 4}
-        == overridden[0]
+    trigger = overridden[0]
+    assert (trigger["batch_size"], trigger["batching_window_seconds"], trigger["maximum_concurrency"]) == (
+        50,
+        2,
+        4,
     )
     assert overridden[0]["report_batch_item_failures"] is True
     assert overridden[1] == {"email": 3}
