@@ -7,14 +7,16 @@ resource "aws_sns_topic" "alarms" {
 }
 
 resource "aws_sns_topic_subscription" "alarm_email" {
-  count = var.alarm_email == null ? 0 : 1
+  # An empty string counts as none too: the workflows pass an unset repository variable as "".
+  count = local.alarm_email == "" ? 0 : 1
 
   topic_arn = aws_sns_topic.alarms.arn
   protocol  = "email"
-  endpoint  = var.alarm_email
+  endpoint  = local.alarm_email
 }
 
 locals {
+  alarm_email   = var.alarm_email == null ? "" : trimspace(var.alarm_email)
   alarm_actions = [aws_sns_topic.alarms.arn]
   # Queues nobody consumes: anything in them waits for a person.
   dead_letter_queues = { for key, queue in local.deployment.queues :
