@@ -43,7 +43,10 @@ class JsonLines:
 
 
 def port_is_free(port: int) -> bool:
+    """Whether a server could listen on ``port`` again. SO_REUSEADDR, as servers set it: connections
+    the stopped server closed linger in TIME_WAIT for a minute, but only a live listener blocks."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
