@@ -6,8 +6,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml 2>/dev/null | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
+# The deployment checkers (checkov, actionlint, zizmor) live in a venv of their own, pinned by
+# tools/requirements.lock: checkov's many pins would fight the project's lock.
+TOOLS  := .venv-tools
+TOOLS_STAMP := $(TOOLS)/.installed-$(shell cat tools/requirements.lock 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: all venv test unit lint format demo bench lock clean package
+.PHONY: all venv test unit lint format demo bench lock clean package tools check-deploy tf-check tools-lock
 
 all: test
 
@@ -30,9 +34,10 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# The whole suite: lint, unit, integration (moto server over HTTP) and end-to-end tests.
+# The whole suite: lint, the deployment checkers, unit, integration (moto server over HTTP),
+# Terraform (applied to the embedded AWS) and end-to-end tests.
 # pytest's exit code 5 ("no tests ran") fails the target like any other non-zero code.
-test: lint
+test: lint check-deploy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 unit: $(STAMP)
@@ -43,6 +48,30 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks
+
+$(TOOLS_STAMP): tools/requirements.lock
+	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r tools/requirements.lock
+	@rm -f $(TOOLS)/.installed-*
+	@touch $@
+
+tools: $(TOOLS_STAMP)
+
+# checkov on the Terraform and the workflows (every skip is justified beside it), actionlint and
+# zizmor (offline: no GitHub API calls) on the workflows. BC_SKIP_MAPPING keeps checkov offline.
+check-deploy: $(TOOLS_STAMP)
+	BC_SKIP_MAPPING=TRUE $(TOOLS)/bin/checkov --quiet --compact --framework terraform --download-external-modules false -d infra
+	BC_SKIP_MAPPING=TRUE $(TOOLS)/bin/checkov --quiet --compact --framework github_actions -d .github/workflows
+	$(TOOLS)/bin/actionlint .github/workflows/*.yml
+	$(TOOLS)/bin/zizmor --offline .github/workflows
+
+# terraform fmt and validate, then apply, check, smoke-test, re-plan and destroy on the embedded AWS.
+tf-check: $(STAMP)
+	$(BIN)/python -m pytest tests/terraform $(PYTEST_ARGS)
+
+tools-lock:
+	$(PYTHON) -m venv /tmp/moviepipe-lock && /tmp/moviepipe-lock/bin/pip install --quiet uv
+	/tmp/moviepipe-lock/bin/uv pip compile tools/requirements.in --python-version 3.11 --generate-hashes --no-header -o tools/requirements.lock
 
 # Re-pin every dependency (needs the package registry); commit the result. requirements.lock is the
 # development set (every extra); requirements-lambda.lock is the runtime set on the Lambda's Python,
@@ -60,4 +89,4 @@ package:
 	$(PYTHON) -m moviepipe.packaging --out build/lambda --wheel-cache build/wheels
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
