@@ -189,23 +189,3 @@ class TerraformTargetAWS(EmbeddedAWS):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.faults = FaultInjector(CompactJsonAttributes(self.mail))
-
-
-def build_stand_in_package(root: Path, folder: Path, file_name: str) -> Path:
-    """A zip of the project's own handler packages (no dependencies) under ``file_name``.
-
-    A stand-in for what ``make package`` builds: moto stores Lambda code but never runs it here, so
-    the deployment needs a real zip with the handlers in it, not a working runtime.
-    """
-    import zipfile
-
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / file_name
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
-        for package in ("movie_events", "producers", "consumers"):
-            for path in sorted((root / package).rglob("*")):
-                if path.is_file() and "__pycache__" not in path.parts:
-                    info = zipfile.ZipInfo(str(path.relative_to(root)), date_time=(1980, 1, 1, 0, 0, 0))
-                    info.external_attr = 0o644 << 16
-                    archive.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
-    return target

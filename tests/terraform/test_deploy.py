@@ -28,11 +28,11 @@ from moviepipe.deployment import DEPLOYMENT, SqsTrigger
 from moviepipe.local.embedded_aws import environment
 from moviepipe.local.lambda_context import LocalLambdaContext
 from moviepipe.local.sqs_events import to_lambda_event
+from moviepipe.packaging import Target, build, package_path
 from producers.publisher import EventPublisher
 from tests.support.terraform import (
     Terraform,
     TerraformTargetAWS,
-    build_stand_in_package,
     cli_config,
     find_provider_mirror,
     terraform_environment,
@@ -102,7 +102,15 @@ def initialised(tmp_path_factory: pytest.TempPathFactory, plugin_cache: Path) ->
 @pytest.fixture(scope="module")
 def deployed(initialised: Terraform, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     packages = tmp_path_factory.mktemp("lambda")
-    build_stand_in_package(ROOT, packages, DEPLOYMENT.package_file.format(architecture=ARCHITECTURE))
+    # The zip `make package` builds (python3.12 manylinux wheels, boto3 left to the runtime), so the
+    # deployment applies exactly what would ship. Wheels are cached in build/wheels, as for make package.
+    built = build(
+        Target.lambda_runtime(ARCHITECTURE),
+        package_path(packages, ARCHITECTURE),
+        root=ROOT,
+        wheel_cache=ROOT / "build" / "wheels",
+    )
+    assert Path(built.path).name == DEPLOYMENT.package_file.format(architecture=ARCHITECTURE)
     server = TerraformTargetAWS()
     server.start()
     server.reset()  # moto's state is per process: start from an empty account
