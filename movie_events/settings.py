@@ -22,6 +22,8 @@ class Env:
     EMAIL_RECIPIENTS: Final = "EMAIL_RECIPIENTS"
     DEAD_LETTER_QUEUE_URL: Final = "DEAD_LETTER_QUEUE_URL"
     BATCH_CONCURRENCY: Final = "BATCH_CONCURRENCY"
+    #: "true": the movies API's strict mode (If-Match required to replace or delete).
+    MOVIES_API_REQUIRE_IF_MATCH: Final = "MOVIES_API_REQUIRE_IF_MATCH"
     # Standard AWS SDK variables, honoured by boto3 itself.
     AWS_ENDPOINT_URL: Final = "AWS_ENDPOINT_URL"
     AWS_REGION: Final = "AWS_REGION"
@@ -67,6 +69,8 @@ class Resources:
     #: 14 days, the longest SQS retention: the DLQ keeps messages as long as it possibly can.
     DLQ_RETENTION_SECONDS: Final = 1_209_600
     IDEMPOTENCY_TTL_SECONDS: Final = 1_209_600
+    #: How long the movies API remembers an Idempotency-Key (a client's retries come within minutes).
+    MOVIES_API_IDEMPOTENCY_TTL_SECONDS: Final = 86_400
     BATCH_SIZE: Final = 10
     #: The email consumer handles every movie event type.
     EMAIL_FILTER_TYPES: Final = ("MovieCreated", "MovieUpdated", "MovieDeleted")
