@@ -48,6 +48,15 @@ def api_fixture(movies_stream: str) -> Client:
     return Client(movies_api_app())
 
 
+@pytest.fixture(name="strict_api")
+def strict_api_fixture(movies_stream: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
+    """The movies API in its strict mode (MOVIES_API_REQUIRE_IF_MATCH=true)."""
+    monkeypatch.setenv(Env.MOVIES_API_REQUIRE_IF_MATCH, "true")
+    api_handler.reset()
+    yield Client(movies_api_app())
+    api_handler.reset()
+
+
 @pytest.fixture(name="relay_env")
 def relay_env_fixture(messaging: Messaging, movies_stream: str, monkeypatch: pytest.MonkeyPatch) -> Messaging:
     monkeypatch.setenv(Env.EVENTS_TOPIC_ARN, messaging.topic_arn)
