@@ -120,7 +120,7 @@ def test_every_route_and_error_answers_in_each_payload_format(any_api: Client) -
     assert any_api.delete(location, headers={"If-Match": '"2"'}).status_code == 204
 
 
-def _context() -> LocalLambdaContext:
+def _context() -> Any:  # LocalLambdaContext, which honours LambdaContext's interface
     return LocalLambdaContext.new_invocation("movies-api")
 
 
