@@ -79,11 +79,17 @@ _StringLists = dict[StrictStr, list[StrictStr]] | None
 
 
 class _Shape(BaseModel):
+    # Every field any resolver (or Powertools' validation) reads from any format's event: Powertools
+    # reads some of them (multiValueHeaders, rawQueryString) whatever the format.
     model_config = ConfigDict(extra="allow")
 
     headers: _Strings = None
+    multiValueHeaders: _StringLists = None
     queryStringParameters: _Strings = None
+    multiValueQueryStringParameters: _StringLists = None
+    rawQueryString: StrictStr | None = None
     pathParameters: _Strings = None
+    cookies: list[StrictStr] | None = None
     body: StrictStr | None = None
     isBase64Encoded: StrictBool | None = None
 
@@ -91,8 +97,6 @@ class _Shape(BaseModel):
 class _RestShape(_Shape):
     httpMethod: StrictStr
     path: StrictStr
-    multiValueHeaders: _StringLists = None
-    multiValueQueryStringParameters: _StringLists = None
     requestContext: dict[StrictStr, Any] | None = None
 
 
@@ -111,8 +115,6 @@ class _HttpContext(BaseModel):
 class _HttpShape(_Shape):
     version: Literal["2.0"]
     rawPath: StrictStr
-    rawQueryString: StrictStr = ""
-    cookies: list[StrictStr] | None = None
     requestContext: _HttpContext
 
 
