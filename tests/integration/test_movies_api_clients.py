@@ -309,6 +309,8 @@ def test_an_item_in_the_reference_schema_is_served(api: Client) -> None:
     }
     assert api.put("/movies/42", json=read).status_code == 200  # the GET body back, version 0 as If-Match
     assert api.get("/movies/42").get_json()["version"] == 1
+    [stored] = [item for item in scan() if item["id"] == {"S": "42"}]
+    assert stored["year"] == {"N": "2009"}  # attributes the API does not know are left alone
     put_raw({**REFERENCE_ITEM, "id": {"S": "43"}})
     assert api.put("/movies/43", json=ALIEN).get_json()["version"] == 1
     put_raw({**REFERENCE_ITEM, "id": {"S": "44"}})
@@ -374,6 +376,40 @@ def test_a_refused_body_does_not_burn_the_key(api: Client) -> None:
     key = {"Idempotency-Key": "k3"}
     assert api.post("/movies", json={"title": "", "rating": 5}, headers=key).status_code == 422
     assert api.post("/movies", json=ALIEN, headers=key).status_code == 201
+
+
+def test_the_same_key_while_the_first_request_runs_is_refused(api: Client) -> None:
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+    from producers.movies_api.models import Movie, MovieFields
+
+    store = api_handler.idempotent_create()
+    fields = MovieFields.model_validate(ALIEN)
+    seen: list[str] = []
+
+    def create_while_a_retry_arrives(movie: MovieFields) -> Movie:
+        # The retry arrives while the first request is still creating: it must not create a second movie.
+        with pytest.raises(IdempotencyAlreadyInProgressError):
+            store("k-busy", fields, lambda again: pytest.fail("the retry ran the create"), _context())
+        seen.append("retry refused")
+        return Movie(id="m-busy", version=1, **movie.model_dump())
+
+    outcome = store("k-busy", fields, create_while_a_retry_arrives, _context())
+    assert seen == ["retry refused"] and outcome.movie.id == "m-busy" and not outcome.replayed
+
+
+def test_a_key_in_progress_is_409_with_retry_after(api: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+    from producers.movies_api.idempotency import IdempotentCreate
+
+    def busy(*args: Any, **kwargs: Any) -> Any:
+        raise IdempotencyAlreadyInProgressError("in progress")
+
+    monkeypatch.setattr(IdempotentCreate, "__call__", busy)
+    response = api.post("/movies", json=ALIEN, headers={"Idempotency-Key": "k"})
+    assert response.status_code == 409 and error_of(response) == "IdempotencyKeyInUse"
+    assert response.headers["Retry-After"] == "1" and scan() == []
 
 
 @pytest.fixture
