@@ -143,7 +143,9 @@ def read_data(value: str) -> Any:
     try:
         return load_bounded(raw)
     except InvalidEventError as exc:
-        raise fail(f"{source} is not acceptable JSON: {exc}", EXIT_USAGE) from None
+        reason = str(exc)  # "body is not JSON: …", "JSON is nested more than 32 levels deep", …
+        said = f"{source} {reason[5:]}" if reason.startswith("body ") else f"{source}: {reason}"
+        raise fail(said, EXIT_USAGE) from None
 
 
 @local_app.command("up")

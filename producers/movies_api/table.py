@@ -4,8 +4,8 @@ Items are ``{id: S, title: S, rating: N, genres: L<S>, version: N}``. ``version`
 one with every write; it is the optimistic-concurrency token (the API's ETag). A conditional write (one
 with If-Match) is checked by DynamoDB in the same atomic step as the write, so two writers that read the
 same version cannot both succeed, and the loser learns the version that beat it. An unconditional
-replace (PUT without If-Match) is one ``UpdateItem`` that adds 1 to the version: however many race, each
-gets its own version number and the last one wins, as the reference design's clients expect.
+PUT replaces (an ``UpdateItem`` that adds 1 to the version) or creates: however many race, each gets its
+own version number and the last one wins, as the reference design's clients expect.
 
 Items written by the reference design's service have no ``version`` (and may hold genres as a string
 set, or attributes this API does not know): they read as version 0, their first write here makes them
@@ -190,14 +190,34 @@ class MoviesTable:
         return movie
 
     def put(self, movie_id: str, fields: MovieFields) -> Written:
-        """Create the movie, or replace its fields whatever its version (no precondition)."""
-        response = self._client.update_item(**self._replace_request(movie_id, fields), ReturnValues="ALL_OLD")
-        old = response.get("Attributes")
-        # ALL_OLD is the item just before this very update (one atomic step), so its version + 1 is the
-        # version this write produced, even with other writers racing.
-        version = stored_version(old) + 1
-        movie = Movie(id=movie_id, version=version, **_plain_fields(fields))
-        return Written(movie, created=not old)
+        """Create the movie, or replace its fields whatever its version (no precondition).
+
+        Two conditional writes rather than one upsert: replace if the item exists, else create if it
+        does not (and start over if another writer created or deleted it in between). Each is atomic,
+        so the version this returns is exactly the one this write produced. (An ``UpdateItem`` that
+        creates the item would do in one call on DynamoDB, but the embedded AWS's stream reports such a
+        write as two INSERTs, the first holding only the key, which no relay can publish.)
+        """
+        for _ in range(_PUT_ATTEMPTS):
+            request = self._replace_request(movie_id, fields)
+            request["ExpressionAttributeNames"]["#id"] = "id"
+            try:
+                response = self._client.update_item(
+                    **request, ConditionExpression="attribute_exists(#id)", ReturnValues="ALL_OLD"
+                )
+            except ClientError as exc:
+                if not _condition_failed(exc):
+                    raise
+            else:
+                # ALL_OLD is the item just before this very update (one atomic step on DynamoDB), so
+                # its version + 1 is the version this write produced, even with other writers racing.
+                version = stored_version(response.get("Attributes")) + 1
+                return Written(Movie(id=movie_id, version=version, **_plain_fields(fields)), created=False)
+            try:
+                return Written(self.create(movie_id, fields), created=True)
+            except MovieExistsError:
+                continue  # created by another writer since: replace it
+        raise RuntimeError(f"movie {movie_id!r} kept being created and deleted by other writers; retry")
 
     def replace(self, movie_id: str, fields: MovieFields, expected: IfMatch) -> Movie:
         """Replace the movie's fields if its version satisfies ``expected``; the result has version + 1."""
@@ -279,7 +299,7 @@ class MoviesTable:
 
     def _failed_item(self, exc: ClientError, movie_id: str) -> Mapping[str, Any]:
         """The item a failed conditional write met, or the reason it failed if not a condition."""
-        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+        if not _condition_failed(exc):
             raise exc
         old: Mapping[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]
         if not old:
@@ -308,6 +328,15 @@ class MoviesTable:
     @staticmethod
     def _key(movie_id: str) -> dict[str, Any]:
         return {"id": {"S": movie_id}}
+
+
+#: Rounds of replace-else-create a PUT makes before giving up (each lost round means another writer
+#: created or deleted the movie in the few milliseconds between two writes).
+_PUT_ATTEMPTS = 5
+
+
+def _condition_failed(exc: ClientError) -> bool:
+    return bool(exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
 
 
 def _plain_fields(fields: MovieFields) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from movie_events import MovieCreated, MovieUpdated
 from movie_events.errors import EventTooLargeError, MalformedMessageError
 from movie_events.jsonlimits import JsonTooDeepError, LoneSurrogateError, NumberTooLargeError, PlacedJsonError
 from movie_events.settings import ConfigurationError, Env, Resources
@@ -21,6 +22,8 @@ from producers.movies_api.gateway import (
 )
 from producers.movies_api.idempotency import InvalidIdempotencyKeyError, normalize_key
 from producers.movies_api.table import UnreadableMovieError, movie_from_plain, stored_version
+from producers.outbox_relay.translate import to_event
+from tests.unit.test_translate import record
 
 HTTP_CONTEXT = {"http": {"method": "GET"}, "stage": "$default"}
 
@@ -177,3 +180,22 @@ def test_stored_items_are_read_leniently() -> None:
 )
 def test_stored_version(item: dict[str, Any] | None, version: int) -> None:
     assert stored_version(item) == version
+
+
+def test_the_relay_reads_a_reference_design_item_without_version_deterministically() -> None:
+    legacy = {
+        "id": {"S": "m1"},
+        "title": {"S": "Up"},
+        "rating": {"N": "8.3"},
+        "genres": {"SS": ["Drama", "Animation", "Adventure"]},
+        "year": {"N": "2009"},
+    }
+    created = to_event(record("INSERT", new=legacy))
+    assert isinstance(created, MovieCreated) and created.data.genres == ["Adventure", "Animation", "Drama"]
+    # Its first write through the API (genres now a list, version 1) changes nothing a consumer sees.
+    rewritten = {**legacy, "genres": {"L": [{"S": g} for g in created.data.genres]}, "version": {"N": "1"}}
+    assert to_event(record("MODIFY", new=rewritten, old=legacy)) is None
+    retitled = {**rewritten, "title": {"S": "Up!"}}
+    updated = to_event(record("MODIFY", new=retitled, old=legacy))
+    assert isinstance(updated, MovieUpdated) and updated.data.previous is not None
+    assert updated.data.previous.title == "Up"
