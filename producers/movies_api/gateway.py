@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from re import Match
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import (
@@ -130,19 +130,21 @@ def payload_format(event: object) -> PayloadFormat:
             raise UnsupportedEventError(
                 f"payload format version {ascii(event.get('version'))[:40]} is not 1.0 or 2.0"
             )
-        shape = _checked(_HttpShape, event, "an HTTP API / function URL (2.0)")
-        assert isinstance(shape, _HttpShape)
+        shape = _checked(_HttpShape, event, "HTTP API / function URL (payload 2.0)")
         domain = shape.requestContext.domainName or ""
         return "function-url" if ".lambda-url." in domain else "http"
     if "httpMethod" in event:
-        _checked(_RestShape, event, "a REST API (1.0)")
+        _checked(_RestShape, event, "REST API (payload 1.0)")
         return "rest"
     raise UnsupportedEventError(
         "the event is not an API Gateway or function URL request (no httpMethod, no version 2.0)"
     )
 
 
-def _checked(shape: type[_Shape], event: Mapping[str, Any], what: str) -> _Shape:
+_S = TypeVar("_S", bound=_Shape)
+
+
+def _checked(shape: type[_S], event: Mapping[str, Any], what: str) -> _S:
     try:
         return shape.model_validate(dict(event))
     except ValidationError as exc:
