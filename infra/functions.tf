@@ -38,6 +38,12 @@ locals {
         actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Scan"]
         resources = [local.movies_table.arn]
       },
+      {
+        # Idempotency-Key on POST: Powertools keeps each key's record in the idempotency table.
+        sid       = "IdempotencyKeys"
+        actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+        resources = [aws_dynamodb_table.this["idempotency"].arn]
+      },
     ]
     outbox_relay = [
       {

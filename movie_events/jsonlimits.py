@@ -43,15 +43,33 @@ class JsonLimits:
 DEFAULT_LIMITS: Final = JsonLimits()
 
 
-class JsonTooDeepError(MalformedMessageError):
+class PlacedJsonError(MalformedMessageError):
+    """A refusal that knows where in the document it happened (``path``: keys and indexes, outermost
+    first; empty when the place is unknown), so an HTTP API can name the field as it names schema errors."""
+
+    def __init__(self, message: str, path: tuple[str | int, ...] = ()) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class JsonTooDeepError(PlacedJsonError):
     """Nested deeper than the limit (or deep enough to exhaust the parser's recursion)."""
+
+
+class NumberTooLargeError(PlacedJsonError):
+    """An integer with more digits than the limit, or a number too large for a float (valid JSON that no
+    field can hold: an HTTP API answers it like any out-of-range value)."""
+
+
+class LoneSurrogateError(PlacedJsonError):
+    """A key or string holding an unpaired surrogate (``"\\ud800"``): valid JSON, not Unicode text."""
 
 
 def _parse_int(limit: int) -> Any:
     def parse(literal: str) -> int:
         digits = len(literal.lstrip("-"))
         if digits > limit:
-            raise MalformedMessageError(f"an integer has {digits} digits; at most {limit} are accepted")
+            raise NumberTooLargeError(f"an integer has {digits} digits; at most {limit} are accepted")
         return int(literal)
 
     return parse
@@ -60,7 +78,7 @@ def _parse_int(limit: int) -> Any:
 def _parse_float(literal: str) -> float:
     value = float(literal)
     if math.isinf(value):
-        raise MalformedMessageError(f"number {literal[:40]!r} is too large to represent")
+        raise NumberTooLargeError(f"number {literal[:40]!r} is too large to represent")
     return value
 
 
@@ -69,9 +87,10 @@ def _reject_constant(name: str) -> Any:
 
 
 def _describe(path: list[str | int]) -> str:
-    return (
-        "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path).lstrip(".") or "<body>"
-    )
+    shown = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path).lstrip(".")
+    # A key may itself hold the lone surrogate being reported: escape it, or the message could not be
+    # logged, sent as a DLQ attribute or returned in an HTTP body.
+    return shown.encode("utf-8", "backslashreplace").decode("utf-8") or "<body>"
 
 
 def _check_text(text: str, path: list[str | int], what: str) -> None:
@@ -79,8 +98,9 @@ def _check_text(text: str, path: list[str | int], what: str) -> None:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
         shown = _describe(path)
-        raise MalformedMessageError(
-            f"{what} at {shown} holds a lone surrogate (\\u{ord(text[exc.start]):04x}), which is not Unicode text"
+        raise LoneSurrogateError(
+            f"{what} at {shown} holds a lone surrogate (\\u{ord(text[exc.start]):04x}), which is not Unicode text",
+            tuple(path),
         ) from None
 
 
@@ -92,7 +112,8 @@ def check_tree(value: Any, limits: JsonLimits = DEFAULT_LIMITS) -> None:
         if isinstance(node, dict):
             if depth > limits.max_depth:
                 raise JsonTooDeepError(
-                    f"JSON is nested more than {limits.max_depth} levels deep (at {_describe(path)})"
+                    f"JSON is nested more than {limits.max_depth} levels deep (at {_describe(path)})",
+                    tuple(path),
                 )
             for key, child in node.items():
                 _check_text(key, [*path, key], "a key")
@@ -100,7 +121,8 @@ def check_tree(value: Any, limits: JsonLimits = DEFAULT_LIMITS) -> None:
         elif isinstance(node, list):
             if depth > limits.max_depth:
                 raise JsonTooDeepError(
-                    f"JSON is nested more than {limits.max_depth} levels deep (at {_describe(path)})"
+                    f"JSON is nested more than {limits.max_depth} levels deep (at {_describe(path)})",
+                    tuple(path),
                 )
             stack.extend((child, depth + 1, [*path, index]) for index, child in enumerate(node))
         elif isinstance(node, str):

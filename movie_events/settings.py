@@ -23,6 +23,8 @@ class Env:
     DEAD_LETTER_QUEUE_URL: Final = "DEAD_LETTER_QUEUE_URL"
     BATCH_CONCURRENCY: Final = "BATCH_CONCURRENCY"
     LEGACY_DEDUP_WINDOW_SECONDS: Final = "LEGACY_DEDUP_WINDOW_SECONDS"
+    #: "true": the movies API's strict mode (If-Match required to replace or delete).
+    MOVIES_API_REQUIRE_IF_MATCH: Final = "MOVIES_API_REQUIRE_IF_MATCH"
     # Standard AWS SDK variables, honoured by boto3 itself.
     AWS_ENDPOINT_URL: Final = "AWS_ENDPOINT_URL"
     AWS_REGION: Final = "AWS_REGION"
@@ -72,6 +74,8 @@ class Resources:
     #: are one event (an SNS double delivery, a producer's quick re-send); later, a new event. 15 minutes:
     #: three times SQS FIFO's 5-minute content deduplication, far below a human's next edit of a movie.
     LEGACY_DEDUP_WINDOW_SECONDS: Final = 900
+    #: How long the movies API remembers an Idempotency-Key (a client's retries come within minutes).
+    MOVIES_API_IDEMPOTENCY_TTL_SECONDS: Final = 86_400
     BATCH_SIZE: Final = 10
     #: The email consumer handles every movie event type.
     EMAIL_FILTER_TYPES: Final = ("MovieCreated", "MovieUpdated", "MovieDeleted")

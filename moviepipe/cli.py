@@ -117,7 +117,12 @@ def emit_json(document: dict[str, Any]) -> None:
 @app.command()
 def publish(
     event_type: Annotated[str, typer.Option("--type", help=f"One of: {', '.join(EVENT_TYPES)}.")],
-    data: Annotated[str, typer.Option("--data", help="The event's data as a JSON object.")],
+    data: Annotated[
+        str,
+        typer.Option(
+            "--data", help="The event's data as a JSON object; @FILE reads it from a file, - from stdin."
+        ),
+    ],
     topic_arn: Annotated[
         str | None, typer.Option("--topic-arn", envvar=Env.EVENTS_TOPIC_ARN, help="The events topic.")
     ] = None,
@@ -137,10 +142,7 @@ def publish(
 
     if event_type not in EVENT_CLASSES:
         raise fail(f"--type must be one of {', '.join(EVENT_TYPES)}, not {event_type!r}", EXIT_USAGE)
-    try:
-        payload = json.loads(data)
-    except json.JSONDecodeError as exc:
-        raise fail(f"--data is not JSON: {exc}", EXIT_USAGE) from exc
+    payload = read_data(data)
     fields: dict[str, Any] = {"data": payload}
     # An empty --id or --source is a mistake (an unset shell variable, most often), not a request for
     # the default: refused rather than silently replaced by a new UUID or the default source.
@@ -188,6 +190,36 @@ def publish(
         emit_json({"event_id": result.event_id, "message_id": result.message_id})
     else:
         typer.echo(f"published {event.type} {result.event_id} (message {result.message_id})")
+
+
+def read_data(value: str) -> Any:
+    """``--data``: JSON given inline, as ``@FILE`` or as ``-`` (stdin), read within the event JSON limits.
+
+    Hostile JSON (nested a thousand levels, a 5,000-digit integer, over 256 KiB) is a usage error (exit
+    2) with one line saying why, never a traceback. At most one byte over the limit is ever read.
+    """
+    from movie_events.jsonlimits import DEFAULT_LIMITS, load_bounded
+
+    source = "--data"
+    raw: str | bytes = value
+    try:
+        if value == "-":
+            source = "--data - (stdin)"
+            raw = sys.stdin.buffer.read(DEFAULT_LIMITS.max_bytes + 1)
+        elif value.startswith("@"):
+            source = f"--data {value}"
+            with Path(value[1:]).expanduser().open("rb") as file:
+                raw = file.read(DEFAULT_LIMITS.max_bytes + 1)
+    except OSError as exc:
+        raise fail(
+            f"{source}: cannot read {exc.filename or value[1:]!r}: {exc.strerror}", EXIT_USAGE
+        ) from None
+    try:
+        return load_bounded(raw)
+    except InvalidEventError as exc:
+        reason = str(exc)  # "body is not JSON: …", "JSON is nested more than 32 levels deep", …
+        said = f"{source} {reason[5:]}" if reason.startswith("body ") else f"{source}: {reason}"
+        raise fail(said, EXIT_USAGE) from None
 
 
 @local_app.command("up")

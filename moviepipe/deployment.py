@@ -266,6 +266,7 @@ DEPLOYMENT: Final = Deployment(
                 Env.EMAIL_RECIPIENTS: Ref("setting", "email_recipients"),
                 Env.DEAD_LETTER_QUEUE_URL: Ref("queue", "email_dlq", "url"),
                 Env.BATCH_CONCURRENCY: Ref("setting", "batch_concurrency"),
+                Env.LEGACY_DEDUP_WINDOW_SECONDS: Ref("setting", "legacy_dedup_window_seconds"),
             },
         ),
         Function(
@@ -276,7 +277,13 @@ DEPLOYMENT: Final = Deployment(
             # API Gateway gives up after 29 seconds; a CRUD call needs well under one.
             timeout_seconds=10,
             memory_mb=256,
-            environment={Env.MOVIES_TABLE_NAME: Ref("table", "movies", "name")},
+            environment={
+                Env.MOVIES_TABLE_NAME: Ref("table", "movies", "name"),
+                # Idempotency-Key on POST: remembered in the idempotency table under its own prefix.
+                Env.IDEMPOTENCY_TABLE_NAME: Ref("table", "idempotency", "name"),
+                Env.IDEMPOTENCY_TTL_SECONDS: Ref("setting", "movies_api_idempotency_ttl_seconds"),
+                Env.MOVIES_API_REQUIRE_IF_MATCH: Ref("setting", "movies_api_require_if_match"),
+            },
         ),
         Function(
             "outbox_relay",
@@ -306,6 +313,10 @@ DEPLOYMENT: Final = Deployment(
         "email_recipients": list(Resources.EMAIL_RECIPIENTS),
         "idempotency_ttl_seconds": Resources.IDEMPOTENCY_TTL_SECONDS,
         "batch_concurrency": 5,
+        "legacy_dedup_window_seconds": Resources.LEGACY_DEDUP_WINDOW_SECONDS,
+        "movies_api_idempotency_ttl_seconds": Resources.MOVIES_API_IDEMPOTENCY_TTL_SECONDS,
+        # "true" for the strict mode (If-Match required to replace or delete); docs/api.md.
+        "movies_api_require_if_match": "false",
     },
 )
 

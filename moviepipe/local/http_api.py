@@ -1,5 +1,6 @@
 """API Gateway on one machine: a WSGI application that turns each HTTP request into the REST API's
-Lambda proxy event, invokes the very handler Lambda runs, and turns its result back into HTTP.
+Lambda proxy event (or, on request, the HTTP API's or a function URL's payload format 2.0 event),
+invokes the very handler Lambda runs, and turns its result back into HTTP.
 
 The event is what an API Gateway REST API with a greedy ``ANY /{proxy+}`` resource and a Lambda proxy
 integration sends (``resource`` ``/{proxy+}``, ``pathParameters.proxy``); the resolver routes by ``path``,
@@ -13,7 +14,7 @@ import base64
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 from werkzeug.datastructures import Headers, MultiDict
@@ -31,6 +32,12 @@ DEFAULT_STAGE = "local"
 PROXY_RESOURCE = "/{proxy+}"
 #: A dummy REST API id, in the 10-character shape API Gateway uses.
 LOCAL_API_ID = "moviepipel"
+#: A dummy function URL id (function URLs live at ``<url-id>.lambda-url.<region>.on.aws``).
+LOCAL_URL_ID = "moviepipelocalfunctionurl0000000"
+
+#: Which front the events imitate: an API Gateway REST API (payload format 1.0), an HTTP API (2.0) or a
+#: Lambda function URL (2.0).
+PayloadFormat = Literal["rest", "http", "function-url"]
 
 
 def _single(values: MultiDict[str, str]) -> dict[str, str] | None:
@@ -61,15 +68,7 @@ def proxy_event(
 ) -> dict[str, Any]:
     """The REST API (v1) Lambda proxy event for ``request``."""
     request_id = request_id or str(uuid.uuid4())
-    raw = request.get_data(cache=True)
-    body: str | None = None
-    is_base64 = False
-    if raw:
-        try:
-            body = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            # What API Gateway does for a body it treats as binary: base64 it and say so.
-            body, is_base64 = base64.b64encode(raw).decode("ascii"), True
+    body, is_base64 = _body(request)
     headers = _headers(request.headers)
     now = datetime.now(UTC)
     path = raw_path(request)
@@ -106,6 +105,75 @@ def proxy_event(
     }
 
 
+def http_api_event(
+    request: Request, *, function_url: bool = False, request_id: str | None = None
+) -> dict[str, Any]:
+    """The payload format 2.0 event an HTTP API (``$default`` stage and route) or a function URL sends.
+
+    As AWS does: repeated headers and query parameters are joined with commas, header names are lower
+    case, cookies move from the Cookie header to ``cookies``, and ``rawPath`` keeps the client's encoding.
+    """
+    request_id = request_id or str(uuid.uuid4())
+    body, is_base64 = _body(request)
+    headers: dict[str, list[str]] = {}
+    for name, value in request.headers.items():
+        headers.setdefault(name.lower(), []).append(value)
+    cookies = [
+        part.strip() for value in headers.pop("cookie", []) for part in value.split(";") if part.strip()
+    ]
+    query = {key: ",".join(request.args.getlist(key)) for key in request.args}
+    now = datetime.now(UTC)
+    domain = (
+        f"{LOCAL_URL_ID}.lambda-url.us-east-1.on.aws"
+        if function_url
+        else f"{LOCAL_API_ID}.execute-api.us-east-1.amazonaws.com"
+    )
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": raw_path(request),
+        "rawQueryString": request.query_string.decode("latin-1"),
+        "headers": {name: ",".join(values) for name, values in headers.items()},
+        "requestContext": {
+            "accountId": "anonymous" if function_url else "123456789012",
+            "apiId": LOCAL_URL_ID if function_url else LOCAL_API_ID,
+            "domainName": domain,
+            "domainPrefix": domain.split(".", 1)[0],
+            "http": {
+                "method": request.method,
+                "path": raw_path(request),
+                "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+                "sourceIp": request.remote_addr or "127.0.0.1",
+                "userAgent": request.user_agent.string,
+            },
+            "requestId": request_id,
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": is_base64,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    if query:
+        event["queryStringParameters"] = query
+    if body is not None:
+        event["body"] = body
+    return event
+
+
+def _body(request: Request) -> tuple[str | None, bool]:
+    raw = request.get_data(cache=True)
+    if not raw:
+        return None, False
+    try:
+        return raw.decode("utf-8"), False
+    except UnicodeDecodeError:
+        # What API Gateway does for a body it treats as binary: base64 it and say so.
+        return base64.b64encode(raw).decode("ascii"), True
+
+
 class _ProxyResponse(Response):
     # API Gateway sends only the headers the integration returned: no invented text/plain Content-Type.
     default_mimetype = None
@@ -125,7 +193,8 @@ def http_response(result: Mapping[str, Any]) -> Response:
 
 
 class ApiGatewayApp:
-    """A WSGI application in front of a Lambda proxy handler, as API Gateway (REST) is in front of it."""
+    """A WSGI application in front of a Lambda proxy handler, as API Gateway (REST by default; an HTTP
+    API or a function URL with ``payload_format``) is in front of it."""
 
     def __init__(
         self,
@@ -134,15 +203,24 @@ class ApiGatewayApp:
         function_name: str = "movies-api",
         stage: str = DEFAULT_STAGE,
         timeout_seconds: float = 29.0,
+        payload_format: PayloadFormat = "rest",
     ) -> None:
         self.handler = handler
         self.function_name = function_name
         self.stage = stage
         self.timeout_seconds = timeout_seconds  # API Gateway's own integration limit
+        self.payload_format = payload_format
+
+    def event(self, request: Request, request_id: str) -> dict[str, Any]:
+        if self.payload_format == "rest":
+            return proxy_event(request, stage=self.stage, request_id=request_id)
+        return http_api_event(
+            request, function_url=self.payload_format == "function-url", request_id=request_id
+        )
 
     def invoke(self, request: Request) -> Response:
         context = LocalLambdaContext.new_invocation(self.function_name, self.timeout_seconds)
-        event = proxy_event(request, stage=self.stage, request_id=context.aws_request_id)
+        event = self.event(request, context.aws_request_id)
         response = http_response(self.handler(event, context))
         response.headers.setdefault("x-amzn-RequestId", context.aws_request_id)
         return response
@@ -151,6 +229,8 @@ class ApiGatewayApp:
         return self.invoke(Request(environ))(environ, start_response)
 
 
-def movies_api_app(*, stage: str = DEFAULT_STAGE) -> ApiGatewayApp:
+def movies_api_app(*, stage: str = DEFAULT_STAGE, payload_format: PayloadFormat = "rest") -> ApiGatewayApp:
     """The movies API Lambda handler behind a local API Gateway (configuration from the environment)."""
-    return ApiGatewayApp(movies_api_handler, function_name="movies-api", stage=stage)
+    return ApiGatewayApp(
+        movies_api_handler, function_name="movies-api", stage=stage, payload_format=payload_format
+    )

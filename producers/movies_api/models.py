@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from movie_events.models import Genres, MovieId, Rating, Title
+from producers.movies_api.preconditions import MAX_VERSION
 
 #: Page sizes GET /movies accepts; 100 keeps one page well inside DynamoDB's 1 MB scan page.
 DEFAULT_PAGE_SIZE = 20
@@ -78,11 +79,33 @@ class MovieFields(BaseModel):
     genres: StorableGenres = Field(default_factory=list)
 
 
+#: A movie's version: 1 on creation, +1 on every write; 0 for an item stored without one.
+Version = Annotated[int, Field(strict=True, ge=0, le=MAX_VERSION)]
+
+
 class Movie(MovieFields):
-    """A stored movie. ``version`` is the same number the ETag header carries (quoted)."""
+    """A stored movie. ``version`` is the same number the ETag header carries (quoted).
+
+    Version 0 is an item written without a ``version`` attribute (by the reference design's service, or
+    by hand): it reads as version 0 and its first write through this API makes it version 1.
+    """
 
     id: ApiMovieId
-    version: Annotated[int, Field(ge=1)]
+    version: Version
+
+
+class MovieReplacement(MovieFields):
+    """What a client sends to PUT: the movie's fields, or the whole movie as GET returned it.
+
+    ``id``, if present, must be the id in the path. ``version``, if present, is a precondition like an
+    If-Match naming that version: a GET body PUT back unchanged replaces exactly the version it read.
+    """
+
+    id: ApiMovieId | None = None
+    version: Version | None = None
+
+    def fields(self) -> MovieFields:
+        return MovieFields(title=self.title, rating=self.rating, genres=self.genres)
 
 
 class MoviePage(BaseModel):

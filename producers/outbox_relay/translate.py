@@ -50,7 +50,11 @@ def change_time(record: DynamoDBRecord) -> datetime:
 
 def _movie(image: dict[str, Any]) -> dict[str, Any]:
     """The event's view of a table item: DynamoDB's Decimal rating as the contract's number."""
-    movie = {"id": image.get("id"), "title": image.get("title"), "genres": list(image.get("genres", []))}
+    genres = image.get("genres") or []
+    # The reference design's items may hold genres as a string set, which has no order: sorted, so every
+    # redelivery of the record yields the same event (consumers compare a duplicate's data).
+    genres = sorted(genres) if isinstance(genres, set | frozenset) else list(genres)
+    movie = {"id": image.get("id"), "title": image.get("title"), "genres": genres}
     rating = image.get("rating")
     movie["rating"] = float(rating) if rating is not None else None
     return movie

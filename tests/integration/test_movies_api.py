@@ -10,7 +10,12 @@ import pytest
 from werkzeug.test import Client, TestResponse
 
 from moviepipe.local.provision import Messaging
-from tests.support.movies import api_fixture, movies_stream_fixture, relay_env_fixture  # noqa: F401 - fixtures
+from tests.support.movies import (  # noqa: F401 - fixtures
+    api_fixture,
+    movies_stream_fixture,
+    relay_env_fixture,
+    strict_api_fixture,
+)
 from tests.support.sqs import drain
 
 pytestmark = pytest.mark.integration
@@ -92,12 +97,25 @@ def test_put_without_if_match_creates_under_the_given_id(api: Client) -> None:
     assert response.get_json() == {**ALIEN, "id": "tt0078748", "version": 1}
 
 
-def test_put_without_if_match_never_overwrites(api: Client) -> None:
+def test_put_without_if_match_replaces_like_the_reference_design(api: Client) -> None:
+    # The reference design's clients PUT with no precondition and expect the movie replaced.
     api.put("/movies/tt0078748", json=ALIEN)
     response = api.put("/movies/tt0078748", json={**ALIEN, "title": "Aliens"})
+    assert response.status_code == 200 and response.headers["ETag"] == '"2"'
+    assert response.get_json() == {**ALIEN, "title": "Aliens", "id": "tt0078748", "version": 2}
+    assert api.get("/movies/tt0078748").get_json()["title"] == "Aliens"
+
+
+def test_strict_mode_put_without_if_match_never_overwrites(strict_api: Client) -> None:
+    assert strict_api.put("/movies/tt0078748", json=ALIEN).status_code == 201
+    response = strict_api.put("/movies/tt0078748", json={**ALIEN, "title": "Aliens"})
     assert response.status_code == 409 and error_of(response) == "MovieExists"
     assert response.headers["ETag"] == '"1"' and 'If-Match: "1"' in response.get_json()["message"]
-    assert api.get("/movies/tt0078748").get_json()["title"] == "Alien"
+    assert strict_api.get("/movies/tt0078748").get_json()["title"] == "Alien"
+    replaced = strict_api.put(
+        "/movies/tt0078748", json={**ALIEN, "title": "Aliens"}, headers={"If-Match": '"1"'}
+    )
+    assert replaced.status_code == 200 and replaced.headers["ETag"] == '"2"'
 
 
 def test_put_with_current_etag_replaces_and_bumps_version(api: Client) -> None:
@@ -157,11 +175,21 @@ def test_concurrent_puts_with_the_same_etag_let_exactly_one_win(api: Client) -> 
     assert final["version"] == 2 and final["title"].startswith("Writer ")
 
 
-def test_delete_needs_if_match(api: Client) -> None:
+def test_delete_without_if_match_deletes_like_the_reference_design(api: Client) -> None:
     location = create(api).headers["Location"]
     response = api.delete(location)
+    assert response.status_code == 204 and response.get_data() == b""
+    assert api.get(location).status_code == 404
+    again = api.delete(location)
+    assert again.status_code == 404 and error_of(again) == "MovieNotFound"
+
+
+def test_strict_mode_delete_needs_if_match(strict_api: Client) -> None:
+    location = create(strict_api).headers["Location"]
+    response = strict_api.delete(location)
     assert response.status_code == 428 and error_of(response) == "IfMatchRequired"
-    assert api.get(location).status_code == 200
+    assert strict_api.get(location).status_code == 200
+    assert strict_api.delete(location, headers={"If-Match": '"1"'}).status_code == 204
 
 
 def test_delete_with_stale_etag_is_412(api: Client) -> None:

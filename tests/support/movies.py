@@ -15,7 +15,7 @@ from movie_events.models import MovieEvent
 from movie_events.settings import Env, Resources
 from moviepipe.local.embedded_aws import EmbeddedAWS
 from moviepipe.local.http_api import movies_api_app
-from moviepipe.local.provision import Messaging, provision_movies_table
+from moviepipe.local.provision import Messaging, provision_idempotency_table, provision_movies_table
 from moviepipe.local.stream_events import StreamReader
 from moviepipe.local.triggers import Invocation, StreamTrigger
 from producers.movies_api import handler as api_handler
@@ -28,9 +28,13 @@ from tests.support.sqs import drain
 # shadowing their own parameters.
 @pytest.fixture(name="movies_stream")
 def movies_stream_fixture(aws: EmbeddedAWS, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The Movies table (stream enabled), with MOVIES_TABLE_NAME set; yields the stream ARN."""
+    """The Movies table (stream enabled) and the idempotency table, with MOVIES_TABLE_NAME and
+    IDEMPOTENCY_TABLE_NAME set; yields the stream ARN."""
     stream_arn = provision_movies_table()
+    provision_idempotency_table()
     monkeypatch.setenv(Env.MOVIES_TABLE_NAME, Resources.MOVIES_TABLE)
+    monkeypatch.setenv(Env.IDEMPOTENCY_TABLE_NAME, Resources.IDEMPOTENCY_TABLE)
+    monkeypatch.delenv(Env.MOVIES_API_REQUIRE_IF_MATCH, raising=False)
     api_handler.reset()
     relay_handler.reset()
     yield stream_arn
@@ -42,6 +46,15 @@ def movies_stream_fixture(aws: EmbeddedAWS, monkeypatch: pytest.MonkeyPatch) -> 
 def api_fixture(movies_stream: str) -> Client:
     """An HTTP client of the movies API, through the local API Gateway adapter."""
     return Client(movies_api_app())
+
+
+@pytest.fixture(name="strict_api")
+def strict_api_fixture(movies_stream: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
+    """The movies API in its strict mode (MOVIES_API_REQUIRE_IF_MATCH=true)."""
+    monkeypatch.setenv(Env.MOVIES_API_REQUIRE_IF_MATCH, "true")
+    api_handler.reset()
+    yield Client(movies_api_app())
+    api_handler.reset()
 
 
 @pytest.fixture(name="relay_env")

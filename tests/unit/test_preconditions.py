@@ -24,6 +24,10 @@ from producers.movies_api.table import InvalidPageTokenError, decode_page_token,
         ('"3", "12"', IfMatch(versions=(3, 12))),
         ('W/"3"', IfMatch(versions=())),  # weak tags never match: strong comparison
         ('"abc", "4"', IfMatch(versions=(4,))),  # tags this API never issues cannot match either
+        ('"03"', IfMatch(versions=())),  # another opaque tag than "3": strong comparison is by characters
+        ('"0"', IfMatch(versions=(0,))),  # an item stored without version
+        ('"00", "3", "+3", "3.0", "1e0"', IfMatch(versions=(3,))),
+        ('"' + "9" * 19 + '"', IfMatch(versions=())),  # longer than any version this API hands out
     ],
 )
 def test_if_match_parses(header: str, parsed: IfMatch) -> None:
@@ -38,6 +42,19 @@ def test_malformed_if_match_is_refused_by_parser_and_pattern(header: str) -> Non
     with pytest.raises(InvalidIfMatchError):
         IfMatch.parse(header)
     assert re.fullmatch(IF_MATCH_PATTERN, header) is None
+
+
+@pytest.mark.parametrize("version", [0, 1, 3, 10, 999_999_999_999_999_999])
+def test_only_the_issued_etag_of_a_version_matches_it(version: int) -> None:
+    assert IfMatch.parse(etag(version)).allows(version)
+    for other in (f'"0{version}"', f'"{version} "'.replace(" ", ""), f'"+{version}"', f'W/"{version}"'):
+        assert not IfMatch.parse(other).allows(version) or other == etag(version)
+
+
+def test_a_body_version_narrows_if_match() -> None:
+    assert IfMatch(any_version=True).narrowed_to(3) == IfMatch(versions=(3,))
+    assert IfMatch(versions=(2, 3)).narrowed_to(3) == IfMatch(versions=(3,))
+    assert IfMatch(versions=(2,)).narrowed_to(3) == IfMatch(versions=())  # disjoint: nothing matches
 
 
 def test_etag_round_trips_through_if_match() -> None:
