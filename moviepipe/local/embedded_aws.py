@@ -4,7 +4,8 @@ Everything in moviepipe talks to it exactly as it talks to AWS: boto3 clients po
 standard ``AWS_ENDPOINT_URL`` variable. Nothing is patched in-process.
 
 It is moto's own server application (what ``moto_server`` and ``ThreadedMotoServer`` run), served from a
-thread of this process by werkzeug, with two additions in front of it: a :class:`MailCatcher` that keeps
+thread of this process by werkzeug, with additions in front of it: a :class:`~moviepipe.local.serialized.SerializedDynamoDB` that keeps
+DynamoDB's conditional writes atomic, a :class:`MailCatcher` that keeps
 every email SES accepts (:mod:`moviepipe.local.mail_catcher`) and a :class:`FaultInjector` that makes
 chosen requests fail as AWS would (:mod:`moviepipe.local.faults`).
 """
@@ -27,6 +28,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from movie_events import aws
 from moviepipe.local.faults import FaultInjector
 from moviepipe.local.mail_catcher import MailCatcher
+from moviepipe.local.serialized import SerializedDynamoDB
 
 LOOPBACK = "127.0.0.1"
 
@@ -83,7 +85,10 @@ class EmbeddedAWS:
         self.region = region
         self.port = port
         self._requested_port = port
-        self.mail = MailCatcher(DomainDispatcherApplication(create_backend_app), mail_folder)
+        # DynamoDB requests one at a time: moto's conditional writes are atomic only that way.
+        self.mail = MailCatcher(
+            SerializedDynamoDB(DomainDispatcherApplication(create_backend_app)), mail_folder
+        )
         self.faults = FaultInjector(self.mail)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
