@@ -11,6 +11,7 @@ server (``werkzeug.serving.run_simple``) or call it in-process (schemathesis, we
 from __future__ import annotations
 
 import base64
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -210,6 +211,10 @@ class ApiGatewayApp:
         self.stage = stage
         self.timeout_seconds = timeout_seconds  # API Gateway's own integration limit
         self.payload_format = payload_format
+        # One invocation at a time, as in one Lambda execution environment. Not only faithful: the
+        # Powertools resolver keeps the current event on a class shared by all threads, so two requests
+        # handled at once could each read the other's body and headers.
+        self._invocation = threading.Lock()
 
     def event(self, request: Request, request_id: str) -> dict[str, Any]:
         if self.payload_format == "rest":
@@ -221,7 +226,9 @@ class ApiGatewayApp:
     def invoke(self, request: Request) -> Response:
         context = LocalLambdaContext.new_invocation(self.function_name, self.timeout_seconds)
         event = self.event(request, context.aws_request_id)
-        response = http_response(self.handler(event, context))
+        with self._invocation:
+            result = self.handler(event, context)
+        response = http_response(result)
         response.headers.setdefault("x-amzn-RequestId", context.aws_request_id)
         return response
 

@@ -295,3 +295,27 @@ def test_ids_that_need_percent_encoding(api: Client, movie_id: str) -> None:
 def test_encoded_control_character_in_id_is_422(api: Client) -> None:
     response = api.put("/movies/a%0Ab", json=ALIEN)
     assert response.status_code == 422 and response.get_json()["details"][0]["location"] == "path.movie_id"
+
+
+def test_concurrent_requests_each_get_an_answer_to_their_own_request(api: Client) -> None:
+    """Powertools keeps the current event on a class, shared by threads: the local API Gateway runs one
+    invocation at a time (as one Lambda execution environment does), so no request reads another's."""
+    writers = 8
+    barrier = threading.Barrier(writers)
+    answers: dict[int, str] = {}
+    rounds = 25
+
+    def post(n: int) -> None:
+        client = Client(api.application)
+        barrier.wait()
+        for round_number in range(rounds):
+            title = f"Writer {n} round {round_number}"
+            response = client.post("/movies", json={**ALIEN, "title": title})
+            answers[n * 100 + round_number] = response.get_json()["title"]
+
+    threads = [threading.Thread(target=post, args=(n,)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == {n * 100 + r: f"Writer {n} round {r}" for n in range(writers) for r in range(rounds)}
