@@ -107,6 +107,29 @@ def invoke(
     return failed, error, time.perf_counter() - started, response
 
 
+def _function_settings(
+    function: declaration.Function, deployment: declaration.Deployment, batch_size: int
+) -> dict[str, Any]:
+    """What every trigger takes from its declared function: names, timeout and batch size."""
+    return {
+        "name": function.suffix,
+        "function_name": deployment.name(function.suffix),
+        "function_timeout": function.timeout_seconds,
+        "batch_size": batch_size,
+    }
+
+
+def _drain(poll_once: Callable[[], Invocation | None], limit: int) -> list[Invocation]:
+    """Call ``poll_once`` until it finds nothing (or ``limit`` invocations were made)."""
+    done = []
+    for _ in range(limit):
+        invocation = poll_once()
+        if invocation is None:
+            break
+        done.append(invocation)
+    return done
+
+
 class Release(enum.Enum):
     """What the SQS event source does with a record the handler reported as failed (or with every record
     of a batch whose invocation failed)."""
@@ -168,13 +191,10 @@ class SqsTrigger:
         trigger = function.trigger
         if not isinstance(trigger, declaration.SqsTrigger):
             raise TypeError(f"function {function.key!r} is not triggered by SQS")
-        settings: dict[str, Any] = {
-            "name": function.suffix,
-            "function_name": deployment.name(function.suffix),
-            "batch_size": trigger.batch_size,
+        settings = {
+            **_function_settings(function, deployment, trigger.batch_size),
             "batching_window_seconds": trigger.batching_window_seconds,
             "report_batch_item_failures": trigger.report_batch_item_failures,
-            "function_timeout": function.timeout_seconds,
         }
         return cls(queue_url=queue_url, handler=handler, **{**settings, **overrides})
 
@@ -241,13 +261,7 @@ class SqsTrigger:
 
     def drain(self, max_batches: int = 20) -> list[Invocation]:
         """Poll until the queue is empty (or ``max_batches`` were invoked)."""
-        done = []
-        for _ in range(max_batches):
-            invocation = self.poll_once()
-            if invocation is None:
-                break
-            done.append(invocation)
-        return done
+        return _drain(self.poll_once, max_batches)
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -294,12 +308,7 @@ class StreamTrigger:
         trigger = function.trigger
         if not isinstance(trigger, declaration.StreamTrigger):
             raise TypeError(f"function {function.key!r} is not triggered by a DynamoDB stream")
-        settings: dict[str, Any] = {
-            "name": function.suffix,
-            "function_name": deployment.name(function.suffix),
-            "batch_size": trigger.batch_size,
-            "function_timeout": function.timeout_seconds,
-        }
+        settings = _function_settings(function, deployment, trigger.batch_size)
         return cls(stream_arn=stream_arn, handler=handler, **{**settings, **overrides})
 
     def poll_once(self) -> Invocation | None:
@@ -326,13 +335,7 @@ class StreamTrigger:
 
     def drain(self, max_invocations: int = 50) -> list[Invocation]:
         """Poll until the stream has nothing new (or ``max_invocations`` were made), with no backoff."""
-        done = []
-        for _ in range(max_invocations):
-            invocation = self.poll_once()
-            if invocation is None:
-                break
-            done.append(invocation)
-        return done
+        return _drain(self.poll_once, max_invocations)
 
     def run(self) -> None:
         while not self.stop.is_set():

@@ -65,7 +65,7 @@ def run_trigger(
     """Feed the stream to the relay through the local stream trigger (Lambda's rules: batch after batch,
     resuming from the first failed record), until the stream is drained or the bound is hit."""
     handler = relay_handler.lambda_handler if processor is None else functools.partial(_relay_with, processor)
-    overrides = {} if batch_size is None else {"batch_size": batch_size}
+    overrides: dict[str, Any] = {} if batch_size is None else {"batch_size": batch_size}
     trigger = StreamTrigger.declared(RELAY, stream_arn=stream_arn, handler=handler, **overrides)
     if reader is not None:
         trigger.reader = reader
