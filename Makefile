@@ -34,8 +34,8 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# The whole suite: lint, deployment checkers, unit, integration, Terraform and end-to-end tests
-# (integration and Terraform against the embedded AWS: a moto server over HTTP).
+# The whole suite: lint, the deployment checkers, unit, integration, Terraform and end-to-end tests
+# (integration over HTTP to the moto server; Terraform applied to the embedded AWS).
 # pytest's exit code 5 ("no tests ran") fails the target like any other non-zero code.
 test: lint check-deploy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -18,6 +18,10 @@ class Env:
     MOVIES_TABLE_NAME: Final = "MOVIES_TABLE_NAME"
     IDEMPOTENCY_TABLE_NAME: Final = "IDEMPOTENCY_TABLE_NAME"
     IDEMPOTENCY_TTL_SECONDS: Final = "IDEMPOTENCY_TTL_SECONDS"
+    #: How long the movies API remembers an Idempotency-Key. Its own name: the consumer's
+    #: IDEMPOTENCY_TTL_SECONDS (14 days) and this (24 hours) must not overwrite each other where one
+    #: process runs both (the local stack).
+    MOVIES_API_IDEMPOTENCY_TTL_SECONDS: Final = "MOVIES_API_IDEMPOTENCY_TTL_SECONDS"
     EMAIL_SENDER: Final = "EMAIL_SENDER"
     EMAIL_RECIPIENTS: Final = "EMAIL_RECIPIENTS"
     DEAD_LETTER_QUEUE_URL: Final = "DEAD_LETTER_QUEUE_URL"

@@ -23,7 +23,8 @@ from rich.text import Text
 
 from movie_events import EVENT_CLASSES, EVENT_TYPES, InvalidEventError
 from movie_events.errors import describe_validation_errors
-from movie_events.settings import ConfigurationError, Env, Resources
+from movie_events.settings import ConfigurationError, Env
+from moviepipe.deployment import DEPLOYMENT
 from moviepipe.local.defaults import DEFAULT_API_PORT, DEFAULT_AWS_PORT, DEFAULT_MAIL_FOLDER
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ err = Console(stderr=True, soft_wrap=True)
 
 #: An SNS topic ARN: arn:<partition>:sns:<region>:<12-digit account>:<name, ".fifo" for a FIFO topic>.
 TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z]{2}(-[a-z]+)+-\d+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?")
-TOPIC_ARN_EXAMPLE = f"arn:aws:sns:us-east-1:123456789012:{Resources.EVENTS_TOPIC}"
+TOPIC_ARN_EXAMPLE = f"arn:aws:sns:us-east-1:123456789012:{DEPLOYMENT.name(DEPLOYMENT.topic('events').suffix)}"
 
 
 def _version() -> str:

@@ -193,6 +193,22 @@ class Deployment:
     def subscription(self, key: str) -> Subscription:
         return _one(self.subscriptions, key)
 
+    def with_queue(self, key: str, **changes: Any) -> Deployment:
+        """This deployment with declared values of one queue overridden, e.g. a short visibility timeout
+        for the local stack. Explicit on purpose: an unknown field raises TypeError, and every other
+        value stays the declared one."""
+        queues = tuple(dataclasses.replace(q, **changes) if q.key == key else q for q in self.queues)
+        self.queue(key)  # KeyError for an undeclared queue
+        return dataclasses.replace(self, queues=queues)
+
+    def with_settings(self, **changes: Any) -> Deployment:
+        """This deployment with some :attr:`settings` overridden (the email ones, as Terraform variables
+        override them on AWS); a setting that is not declared raises KeyError."""
+        for name in changes:
+            if name not in self.settings:
+                raise KeyError(name)
+        return dataclasses.replace(self, settings={**self.settings, **changes})
+
 
 def _one(items: tuple[_Keyed, ...], key: str) -> _Keyed:
     for item in items:
@@ -281,7 +297,7 @@ DEPLOYMENT: Final = Deployment(
                 Env.MOVIES_TABLE_NAME: Ref("table", "movies", "name"),
                 # Idempotency-Key on POST: remembered in the idempotency table under its own prefix.
                 Env.IDEMPOTENCY_TABLE_NAME: Ref("table", "idempotency", "name"),
-                Env.IDEMPOTENCY_TTL_SECONDS: Ref("setting", "movies_api_idempotency_ttl_seconds"),
+                Env.MOVIES_API_IDEMPOTENCY_TTL_SECONDS: Ref("setting", "movies_api_idempotency_ttl_seconds"),
                 Env.MOVIES_API_REQUIRE_IF_MATCH: Ref("setting", "movies_api_require_if_match"),
             },
         ),

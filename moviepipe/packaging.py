@@ -44,6 +44,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Final
 
+from moviepipe.deployment import DEPLOYMENT
+
 #: The Lambda runtime the zips are built for (``python3.12``).
 LAMBDA_PYTHON: Final = "3.12"
 #: Lambda architecture name → the manylinux platform tag of its wheels. manylinux2014 (glibc 2.17) runs
@@ -51,11 +53,9 @@ LAMBDA_PYTHON: Final = "3.12"
 ARCHITECTURES: Final = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
 #: The project's packages the handlers import; ``moviepipe`` (CLI, local stack) and ``tests`` stay out.
 HANDLER_PACKAGES: Final = ("movie_events", "producers", "consumers")
-#: Every Lambda entry point in the zip (module, function); the package tests import each one.
-HANDLERS: Final = (
-    ("consumers.email_notification.handler", "lambda_handler"),
-    ("producers.movies_api.handler", "lambda_handler"),
-    ("producers.outbox_relay.handler", "lambda_handler"),
+#: Every declared Lambda entry point (module, function); the package tests import each one.
+HANDLERS: Final = tuple(
+    (module, attribute) for module, _, attribute in (f.handler.rpartition(".") for f in DEPLOYMENT.functions)
 )
 #: Provided by the Lambda runtime, with whatever only they need (see :func:`runtime_provided`).
 RUNTIME_PROVIDED_ROOTS: Final = frozenset({"boto3"})
@@ -370,7 +370,7 @@ def build(
 
 def package_path(out: Path, architecture: str) -> Path:
     """``<out>/moviepipe-<architecture>.zip``: the name the Terraform reads."""
-    return out / f"moviepipe-{architecture}.zip"
+    return out / DEPLOYMENT.package_file.format(architecture=architecture)
 
 
 def _mebibytes(size: int) -> str:

@@ -35,14 +35,16 @@ from rich.table import Table
 from consumers.email_notification.adapters.dlq import ERROR_MESSAGE, SOURCE_MESSAGE_ID
 from consumers.email_notification.rendering import EVENT_ID_HEADER
 from movie_events import EVENT_TYPES, InvalidEventError, aws, parse_event
+from moviepipe.deployment import DEPLOYMENT
 from moviepipe.local.mail_catcher import CaughtEmail
 from moviepipe.local.provision import provision_messaging
-from moviepipe.local.stack import Deployment, LocalStack, StackSettings
+from moviepipe.local.stack import CONSUMER, Deployment, LocalStack, StackSettings
 from moviepipe.local.triggers import Invocation
 
 SETTLE_TIMEOUT_SECONDS = 60.0
 POISON_BODY = '{"id": "tt-poison", "title": 42, "rating": 5, "genres": []}'
-AUDIT_QUEUE = "moviepipe-demo-audit"
+#: A queue of the demo only (not part of the deployment) that hears every event on the topic.
+AUDIT_QUEUE = DEPLOYMENT.name("demo-audit")
 
 MOVIES = [
     {"title": "Up", "rating": 8.2, "genres": ["Animation", "Adventure"]},
@@ -248,10 +250,7 @@ def _drive(
 
     def handled() -> int:
         done = {
-            r["messageId"]
-            for i in list(invocations)
-            if i.trigger == "email-notification"
-            for r in i.succeeded
+            r["messageId"] for i in list(invocations) if i.trigger == CONSUMER.suffix for r in i.succeeded
         }
         return len({duplicate_message_id, poison_message_id} & done) + (
             queue_depth(deployment.messaging.queue_url) == 0
@@ -314,7 +313,7 @@ def _valid_deliveries(invocations: list[Invocation], dead: list[dict[str, Any]])
     }
     count = 0
     for invocation in invocations:
-        if invocation.trigger != "email-notification":
+        if invocation.trigger != CONSUMER.suffix:
             continue
         for record in invocation.succeeded:
             if record["messageId"] in dead_lettered:

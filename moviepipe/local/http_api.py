@@ -21,6 +21,7 @@ from urllib.parse import quote
 from werkzeug.datastructures import Headers, MultiDict
 from werkzeug.wrappers import Request, Response
 
+from moviepipe.deployment import DEPLOYMENT
 from moviepipe.local.lambda_context import LocalLambdaContext
 from producers.movies_api.handler import lambda_handler as movies_api_handler
 
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 
 LambdaHandler = Callable[[dict[str, Any], Any], Mapping[str, Any]]
 
+#: The declared function behind the API, and the stage it is deployed to.
+MOVIES_API = DEPLOYMENT.function("movies_api")
 DEFAULT_STAGE = "local"
 PROXY_RESOURCE = "/{proxy+}"
 #: A dummy REST API id, in the 10-character shape API Gateway uses.
@@ -201,7 +204,7 @@ class ApiGatewayApp:
         self,
         handler: LambdaHandler,
         *,
-        function_name: str = "movies-api",
+        function_name: str = MOVIES_API.suffix,
         stage: str = DEFAULT_STAGE,
         timeout_seconds: float = 29.0,
         payload_format: PayloadFormat = "rest",
@@ -239,5 +242,5 @@ class ApiGatewayApp:
 def movies_api_app(*, stage: str = DEFAULT_STAGE, payload_format: PayloadFormat = "rest") -> ApiGatewayApp:
     """The movies API Lambda handler behind a local API Gateway (configuration from the environment)."""
     return ApiGatewayApp(
-        movies_api_handler, function_name="movies-api", stage=stage, payload_format=payload_format
+        movies_api_handler, function_name=MOVIES_API.suffix, stage=stage, payload_format=payload_format
     )

@@ -1,20 +1,31 @@
-"""Create moviepipe's AWS resources on an (embedded) AWS endpoint, with the names in
-:class:`movie_events.settings.Resources`. Idempotent: running it twice changes nothing."""
+"""Create moviepipe's AWS resources on an (embedded) AWS endpoint from the declaration in
+:mod:`moviepipe.deployment`: the same topic, queues, DLQs and redrive, subscription (filter policy, raw
+delivery), queue policy and tables (keys, TTL, stream) as the Terraform creates on AWS. Idempotent:
+running it twice changes nothing.
+
+Values differ from the declaration only where a caller overrides them explicitly, on a copy of the
+declaration (:meth:`~moviepipe.deployment.Deployment.with_queue`; the local stack shortens the
+visibility timeout) or by name (a test's FIFO queue, the demo's audit queue).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from movie_events import aws
-from movie_events.parsing import TYPE_ATTRIBUTE
-from movie_events.settings import Resources
+from moviepipe.deployment import DEPLOYMENT, Deployment, Queue, Ref, Subscription, Table
+
+_Item = TypeVar("_Item", Queue, Subscription)
 
 
 @dataclass(frozen=True)
 class Messaging:
+    """One subscription's resources: topic → queue → DLQ."""
+
     topic_arn: str
     queue_url: str
     queue_arn: str
@@ -23,47 +34,169 @@ class Messaging:
     subscription_arn: str
 
 
-def filter_policy(event_types: tuple[str, ...] = Resources.EMAIL_FILTER_TYPES) -> str:
-    return json.dumps({TYPE_ATTRIBUTE: list(event_types)})
+@dataclass(frozen=True)
+class ProvisionedQueue:
+    name: str
+    url: str
+    arn: str
+
+
+@dataclass(frozen=True)
+class ProvisionedTable:
+    name: str
+    arn: str
+    stream_arn: str | None
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    """Every declared resource as created, keyed as the declaration keys them."""
+
+    deployment: Deployment
+    topics: dict[str, str]  # key → ARN
+    queues: dict[str, ProvisionedQueue]
+    tables: dict[str, ProvisionedTable]
+    subscriptions: dict[str, str]  # key → subscription ARN
+
+    def messaging(self, subscription: str) -> Messaging:
+        declared = self.deployment.subscription(subscription)
+        queue = self.queues[declared.queue]
+        dlq_key = self.deployment.queue(declared.queue).dead_letter_queue
+        if dlq_key is None:
+            raise ValueError(f"queue {declared.queue!r} has no dead-letter queue")
+        dlq = self.queues[dlq_key]
+        return Messaging(
+            self.topics[declared.topic],
+            queue.url,
+            queue.arn,
+            dlq.url,
+            dlq.arn,
+            self.subscriptions[subscription],
+        )
+
+    def resolve(self, ref: Ref) -> str:
+        """The deployed value of a reference, as a function's environment gets it."""
+        if ref.kind == "setting":
+            value = self.deployment.settings[ref.key]
+            return ",".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+        if ref.kind == "topic":
+            arn = self.topics[ref.key]
+            return {"arn": arn, "name": arn.rsplit(":", 1)[-1]}[ref.attribute]
+        if ref.kind == "queue":
+            queue = self.queues[ref.key]
+            return {"url": queue.url, "arn": queue.arn, "name": queue.name}[ref.attribute]
+        table = self.tables[ref.key]
+        value = {"name": table.name, "arn": table.arn, "stream_arn": table.stream_arn}[ref.attribute]
+        if value is None:
+            raise ValueError(f"{ref}: table {ref.key!r} has no stream")
+        return value
+
+    def environment(self, function: str) -> dict[str, str]:
+        """A function's declared environment mapping, resolved against these resources."""
+        declared = self.deployment.function(function)
+        return {name: self.resolve(ref) for name, ref in declared.environment.items()}
+
+
+def provision(
+    deployment: Deployment = DEPLOYMENT, *, sns: Any = None, sqs: Any = None, dynamodb: Any = None
+) -> Provisioned:
+    """Create every topic, queue, subscription and table the deployment declares."""
+    sns = sns or aws.client("sns")
+    sqs = sqs or aws.client("sqs")
+    dynamodb = dynamodb or aws.client("dynamodb")
+    topics = {t.key: create_topic(sns, deployment.name(t.suffix)) for t in deployment.topics}
+    queues: dict[str, ProvisionedQueue] = {}
+    for queue in _dead_letter_queues_first(deployment.queues):
+        dlq = queues[queue.dead_letter_queue] if queue.dead_letter_queue else None
+        queues[queue.key] = create_queue(sqs, queue, deployment.name(queue.suffix), dead_letter=dlq)
+    for queue in deployment.queues:
+        if queue.dead_letter_for:
+            allow_redrive_from(sqs, queues[queue.key], [queues[k] for k in queue.dead_letter_for])
+    subscriptions = {
+        s.key: subscribe(sns, sqs, s, topic_arn=topics[s.topic], queue=queues[s.queue])
+        for s in deployment.subscriptions
+    }
+    tables = {t.key: create_table(dynamodb, t, deployment.name(t.suffix)) for t in deployment.tables}
+    return Provisioned(deployment, topics, queues, tables, subscriptions)
 
 
 def provision_messaging(
     *,
-    topic_name: str = Resources.EVENTS_TOPIC,
-    queue_name: str = Resources.EMAIL_QUEUE,
-    dlq_name: str = Resources.EMAIL_DLQ,
-    event_types: tuple[str, ...] = Resources.EMAIL_FILTER_TYPES,
-    max_receive_count: int = Resources.MAX_RECEIVE_COUNT,
-    visibility_timeout: int = Resources.QUEUE_VISIBILITY_TIMEOUT_SECONDS,
+    deployment: Deployment = DEPLOYMENT,
+    subscription: str = "email",
+    topic_name: str | None = None,
+    queue_name: str | None = None,
+    dlq_name: str | None = None,
+    event_types: tuple[str, ...] | None = None,
+    max_receive_count: int | None = None,
+    visibility_timeout: int | None = None,
     sns: Any = None,
     sqs: Any = None,
 ) -> Messaging:
-    """Topic → queue (raw delivery, filter policy on ``Type``) → DLQ (redrive after max receives)."""
+    """One declared subscription's topic → queue (raw delivery, filter policy) → DLQ (redrive after
+    max receives), each value the declared one unless given here (names ending in ``.fifo`` make FIFO
+    resources)."""
     sns = sns or aws.client("sns")
     sqs = sqs or aws.client("sqs")
-    fifo = topic_name.endswith(".fifo")
-    fifo_attrs = {"FifoQueue": "true"} if fifo else {}
-    topic_arn = sns.create_topic(Name=topic_name, Attributes={"FifoTopic": "true"} if fifo else {})[
-        "TopicArn"
-    ]
-    dlq_url = sqs.create_queue(
-        QueueName=dlq_name,
-        Attributes={"MessageRetentionPeriod": str(Resources.DLQ_RETENTION_SECONDS), **fifo_attrs},
-    )["QueueUrl"]
-    dlq_arn = queue_arn(sqs, dlq_url)
-    queue_url = sqs.create_queue(
-        QueueName=queue_name,
-        Attributes={
-            "VisibilityTimeout": str(visibility_timeout),
-            "RedrivePolicy": json.dumps(
-                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count}
-            ),
-            **fifo_attrs,
-        },
-    )["QueueUrl"]
-    email_queue_arn = queue_arn(sqs, queue_url)
+    declared = deployment.subscription(subscription)
+    queue = deployment.queue(declared.queue)
+    if queue.dead_letter_queue is None:
+        raise ValueError(f"queue {queue.key!r} has no dead-letter queue")
+    dlq_declared = deployment.queue(queue.dead_letter_queue)
+    if max_receive_count is not None:
+        queue = _replace(queue, max_receive_count=max_receive_count)
+    if visibility_timeout is not None:
+        queue = _replace(queue, visibility_timeout_seconds=visibility_timeout)
+    if event_types is not None:
+        filter_policy = {**declared.filter_policy, _only_key(declared.filter_policy): list(event_types)}
+        declared = _replace(declared, filter_policy=filter_policy)
+    topic_arn = create_topic(sns, topic_name or deployment.name(deployment.topic(declared.topic).suffix))
+    dlq = create_queue(sqs, dlq_declared, dlq_name or deployment.name(dlq_declared.suffix))
+    created = create_queue(sqs, queue, queue_name or deployment.name(queue.suffix), dead_letter=dlq)
+    allow_redrive_from(sqs, dlq, [created])
+    subscription_arn = subscribe(sns, sqs, declared, topic_arn=topic_arn, queue=created)
+    return Messaging(topic_arn, created.url, created.arn, dlq.url, dlq.arn, subscription_arn)
+
+
+def create_topic(sns: Any, name: str) -> str:
+    attributes = {"FifoTopic": "true"} if name.endswith(".fifo") else {}
+    return str(sns.create_topic(Name=name, Attributes=attributes)["TopicArn"])
+
+
+def create_queue(
+    sqs: Any, queue: Queue, name: str, *, dead_letter: ProvisionedQueue | None = None
+) -> ProvisionedQueue:
+    """A queue with its declared visibility timeout and retention, and redrive to ``dead_letter``
+    after the declared maximum receives."""
+    attributes = {
+        "VisibilityTimeout": str(queue.visibility_timeout_seconds),
+        "MessageRetentionPeriod": str(queue.retention_seconds),
+    }
+    if name.endswith(".fifo"):
+        attributes["FifoQueue"] = "true"
+    if dead_letter is not None:
+        if queue.max_receive_count is None:
+            raise ValueError(f"queue {queue.key!r} has a dead-letter queue but no max_receive_count")
+        attributes["RedrivePolicy"] = json.dumps(
+            {"deadLetterTargetArn": dead_letter.arn, "maxReceiveCount": queue.max_receive_count}
+        )
+    url = str(sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])
+    return ProvisionedQueue(name, url, queue_arn(sqs, url))
+
+
+def allow_redrive_from(sqs: Any, dlq: ProvisionedQueue, sources: list[ProvisionedQueue]) -> None:
+    """The DLQ's redrive-allow policy: only the declared source queues may use it."""
+    policy = {"redrivePermission": "byQueue", "sourceQueueArns": [s.arn for s in sources]}
+    sqs.set_queue_attributes(QueueUrl=dlq.url, Attributes={"RedriveAllowPolicy": json.dumps(policy)})
+
+
+def subscribe(
+    sns: Any, sqs: Any, subscription: Subscription, *, topic_arn: str, queue: ProvisionedQueue
+) -> str:
+    """Let the topic (and only it) send to the queue, then subscribe the queue with the declared filter
+    policy and raw delivery."""
     sqs.set_queue_attributes(
-        QueueUrl=queue_url,
+        QueueUrl=queue.url,
         Attributes={
             "Policy": json.dumps(
                 {
@@ -73,7 +206,7 @@ def provision_messaging(
                             "Effect": "Allow",
                             "Principal": {"Service": "sns.amazonaws.com"},
                             "Action": "sqs:SendMessage",
-                            "Resource": email_queue_arn,
+                            "Resource": queue.arn,
                             "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}},
                         }
                     ],
@@ -81,14 +214,18 @@ def provision_messaging(
             )
         },
     )
-    subscription_arn = sns.subscribe(
-        TopicArn=topic_arn,
-        Protocol="sqs",
-        Endpoint=email_queue_arn,
-        Attributes={"RawMessageDelivery": "true", "FilterPolicy": filter_policy(event_types)},
-        ReturnSubscriptionArn=True,
-    )["SubscriptionArn"]
-    return Messaging(topic_arn, queue_url, email_queue_arn, dlq_url, dlq_arn, subscription_arn)
+    return str(
+        sns.subscribe(
+            TopicArn=topic_arn,
+            Protocol="sqs",
+            Endpoint=queue.arn,
+            Attributes={
+                "RawMessageDelivery": "true" if subscription.raw_message_delivery else "false",
+                "FilterPolicy": json.dumps(subscription.filter_policy),
+            },
+            ReturnSubscriptionArn=True,
+        )["SubscriptionArn"]
+    )
 
 
 def queue_arn(sqs: Any, queue_url: str) -> str:
@@ -98,27 +235,60 @@ def queue_arn(sqs: Any, queue_url: str) -> str:
     )
 
 
-def provision_idempotency_table(name: str = Resources.IDEMPOTENCY_TABLE, *, dynamodb: Any = None) -> str:
-    """DynamoDB table in the Powertools idempotency schema: partition key ``id``, TTL on ``expiration``."""
-    dynamodb = dynamodb or aws.client("dynamodb")
-    _create_table(dynamodb, name)
-    dynamodb.update_time_to_live(
-        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"}
+def create_table(dynamodb: Any, table: Table, name: str) -> ProvisionedTable:
+    """A table with its declared key, billing mode, stream and TTL."""
+    extra: dict[str, Any] = {}
+    if table.stream_view_type is not None:
+        extra["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": table.stream_view_type}
+    try:
+        dynamodb.create_table(
+            TableName=name,
+            AttributeDefinitions=[{"AttributeName": table.hash_key, "AttributeType": table.hash_key_type}],
+            KeySchema=[{"AttributeName": table.hash_key, "KeyType": "HASH"}],
+            BillingMode=table.billing_mode,
+            **extra,
+        )
+    except dynamodb.exceptions.ResourceInUseException:
+        pass
+    else:
+        dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    if table.ttl_attribute is not None:
+        with contextlib.suppress(dynamodb.exceptions.ClientError):  # "TTL is already enabled" on a rerun
+            dynamodb.update_time_to_live(
+                TableName=name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
+            )
+    description = dynamodb.describe_table(TableName=name)["Table"]
+    stream = description.get("LatestStreamArn")
+    return ProvisionedTable(name, str(description["TableArn"]), str(stream) if stream else None)
+
+
+def provision_idempotency_table(
+    name: str | None = None, *, deployment: Deployment = DEPLOYMENT, dynamodb: Any = None
+) -> str:
+    """The declared idempotency table (Powertools' schema, TTL on its expiry attribute); its name."""
+    declared = deployment.table("idempotency")
+    return create_table(
+        dynamodb or aws.client("dynamodb"), declared, name or deployment.name(declared.suffix)
+    ).name
+
+
+def provision_movies_table(
+    name: str | None = None, *, deployment: Deployment = DEPLOYMENT, dynamodb: Any = None
+) -> str:
+    """The declared Movies table with its stream; returns the stream ARN."""
+    declared = deployment.table("movies")
+    table = create_table(
+        dynamodb or aws.client("dynamodb"), declared, name or deployment.name(declared.suffix)
     )
-    return name
+    assert table.stream_arn is not None, "the Movies table is declared with a stream"
+    return table.stream_arn
 
 
-def provision_movies_table(name: str = Resources.MOVIES_TABLE, *, dynamodb: Any = None) -> str:
-    """The Movies table (partition key ``id``) with a NEW_AND_OLD_IMAGES stream; returns the stream ARN."""
-    dynamodb = dynamodb or aws.client("dynamodb")
-    _create_table(
-        dynamodb, name, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
-    )
-    return str(dynamodb.describe_table(TableName=name)["Table"]["LatestStreamArn"])
-
-
-def verify_sender(address: str = Resources.EMAIL_SENDER, *, sesv2: Any = None) -> None:
-    """A verified SES identity for the sender (moto, like SES in the sandbox, refuses unverified ones)."""
+def verify_sender(address: str | None = None, *, sesv2: Any = None) -> None:
+    """A verified SES identity for the sender, the declared one unless given (moto, like SES in the
+    sandbox, refuses unverified ones)."""
+    address = address or str(DEPLOYMENT.settings["email_sender"])
     sesv2 = sesv2 or aws.client("sesv2")
     with contextlib.suppress(sesv2.exceptions.AlreadyExistsException):
         sesv2.create_email_identity(EmailIdentity=address)
@@ -126,15 +296,15 @@ def verify_sender(address: str = Resources.EMAIL_SENDER, *, sesv2: Any = None) -
     aws.client("ses").verify_email_identity(EmailAddress=address)
 
 
-def _create_table(dynamodb: Any, name: str, **extra: Any) -> None:
-    try:
-        dynamodb.create_table(
-            TableName=name,
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-            **extra,
-        )
-    except dynamodb.exceptions.ResourceInUseException:
-        return
-    dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+def _dead_letter_queues_first(queues: tuple[Queue, ...]) -> list[Queue]:
+    """Queues ordered so that each DLQ exists before the queue that redrives to it."""
+    return sorted(queues, key=lambda q: q.dead_letter_queue is not None)
+
+
+def _only_key(policy: dict[str, list[str]]) -> str:
+    (key,) = policy
+    return key
+
+
+def _replace(item: _Item, **changes: Any) -> _Item:
+    return dataclasses.replace(item, **changes)

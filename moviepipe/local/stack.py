@@ -1,14 +1,16 @@
 """The whole pipeline on one machine: embedded AWS, every resource, every handler under a local trigger.
 
 Used by ``moviepipe local up`` (runs until Ctrl-C), ``moviepipe local demo`` and the end-to-end tests.
-The resources are the ones the AWS deployment has, with the names and settings of
-:class:`movie_events.settings.Resources`; only the queue's visibility timeout is shorter, so that a
-failed message is retried in seconds rather than minutes.
+The resources, triggers and environments are the ones declared in :mod:`moviepipe.deployment` (what
+the Terraform creates on AWS); the local stack overrides, explicitly, only the consumer queue's
+visibility timeout and maximum receives (shorter, so that a failed message is retried in seconds rather
+than minutes) and the email sender and recipients.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import os
 import tempfile
 import threading
@@ -21,7 +23,9 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer
 
 from movie_events import aws
-from movie_events.settings import Env, Resources
+from movie_events.settings import Env
+from moviepipe import deployment as declaration
+from moviepipe.deployment import DEPLOYMENT
 from moviepipe.local.defaults import (
     DEFAULT_API_PORT,
     DEFAULT_AWS_PORT,
@@ -29,14 +33,20 @@ from moviepipe.local.defaults import (
     LOCAL_VISIBILITY_TIMEOUT_SECONDS,
 )
 from moviepipe.local.embedded_aws import LOOPBACK, EmbeddedAWS, environment, make_wsgi_server
-from moviepipe.local.provision import (
-    Messaging,
-    provision_idempotency_table,
-    provision_messaging,
-    provision_movies_table,
-    verify_sender,
-)
-from moviepipe.local.triggers import Invocation, SqsTrigger, StreamTrigger
+from moviepipe.local.provision import Messaging, Provisioned, provision, verify_sender
+from moviepipe.local.triggers import Handler, Invocation, SqsTrigger, StreamTrigger
+
+#: The declared function whose queue the local stack's visibility timeout and receive count apply to.
+CONSUMER: declaration.Function = DEPLOYMENT.function("email_notification")
+
+
+def _trigger_queue(function: declaration.Function) -> declaration.Queue:
+    if not isinstance(function.trigger, declaration.SqsTrigger):
+        raise TypeError(f"function {function.key!r} is not triggered by SQS")
+    return DEPLOYMENT.queue(function.trigger.queue)
+
+
+CONSUMER_QUEUE: declaration.Queue = _trigger_queue(CONSUMER)
 
 
 @dataclass(frozen=True)
@@ -46,9 +56,9 @@ class StackSettings:
     api_port: int = DEFAULT_API_PORT
     mail_folder: Path | None = DEFAULT_MAIL_FOLDER
     visibility_timeout: int = LOCAL_VISIBILITY_TIMEOUT_SECONDS
-    max_receive_count: int = Resources.MAX_RECEIVE_COUNT
-    recipients: tuple[str, ...] = Resources.EMAIL_RECIPIENTS
-    sender: str = Resources.EMAIL_SENDER
+    max_receive_count: int = CONSUMER_QUEUE.max_receive_count or 0  # declared (the consumer queue has a DLQ)
+    recipients: tuple[str, ...] = tuple(DEPLOYMENT.settings["email_recipients"])
+    sender: str = DEPLOYMENT.settings["email_sender"]
     #: Keep the handlers' own JSON logs to errors and turn their EMF metric lines off: the local stack
     #: prints one line per invocation itself.
     quiet_handlers: bool = False
@@ -74,6 +84,14 @@ class StackSettings:
             if problem:
                 found.append(f"--mail-folder {self.mail_folder}: {problem}")
         return found
+
+    def declaration(self, deployment: declaration.Deployment = DEPLOYMENT) -> declaration.Deployment:
+        """The declared deployment with this stack's explicit overrides applied."""
+        return deployment.with_queue(
+            CONSUMER_QUEUE.key,
+            visibility_timeout_seconds=self.visibility_timeout,
+            max_receive_count=self.max_receive_count,
+        ).with_settings(email_sender=self.sender, email_recipients=list(self.recipients))
 
 
 MAX_PORT = 65535
@@ -108,10 +126,14 @@ class Deployment:
 
     aws_endpoint: str
     api_url: str
-    messaging: Messaging
-    movies_table: str
-    movies_stream_arn: str
-    idempotency_table: str
+    provisioned: Provisioned
+
+    @property
+    def messaging(self) -> Messaging:
+        """The consumer's topic → queue → DLQ."""
+        subscriptions = self.provisioned.deployment.subscriptions
+        (subscription,) = (s for s in subscriptions if s.queue == CONSUMER_QUEUE.key)
+        return self.provisioned.messaging(subscription.key)
 
     def handler_environment(self, settings: StackSettings) -> dict[str, str]:
         """The variables the Lambda functions get on AWS, pointing at the local resources."""
@@ -119,15 +141,17 @@ class Deployment:
         return {**(quiet if settings.quiet_handlers else {}), **self.resource_environment(settings)}
 
     def resource_environment(self, settings: StackSettings) -> dict[str, str]:
-        """Where the resources are, under the variable names of :class:`Env`."""
-        return {
-            Env.EVENTS_TOPIC_ARN: self.messaging.topic_arn,
-            Env.MOVIES_TABLE_NAME: self.movies_table,
-            Env.IDEMPOTENCY_TABLE_NAME: self.idempotency_table,
-            Env.EMAIL_SENDER: settings.sender,
-            Env.EMAIL_RECIPIENTS: ",".join(settings.recipients),
-            Env.DEAD_LETTER_QUEUE_URL: self.messaging.dlq_url,
-        }
+        """Every function's declared environment mapping, resolved against the local resources.
+
+        One process runs them all, so one environment holds the union: two functions giving one
+        variable different values would silently configure one of them wrongly, so that is refused.
+        """
+        return union_of_environments(
+            {
+                function.key: self.provisioned.environment(function.key)
+                for function in self.provisioned.deployment.functions
+            }
+        )
 
 
 @dataclass
@@ -170,61 +194,61 @@ class LocalStack:
             self.aws.stop()
 
     def _provision(self) -> Deployment:
-        messaging = provision_messaging(
-            visibility_timeout=self.settings.visibility_timeout,
-            max_receive_count=self.settings.max_receive_count,
-        )
-        stream_arn = provision_movies_table()
+        provisioned = provision(self.settings.declaration())
         verify_sender(self.settings.sender)
         self.deployment = Deployment(
             aws_endpoint=self.aws.endpoint_url,
             api_url=f"http://{self.settings.host}:{self.settings.api_port}",
-            messaging=messaging,
-            movies_table=Resources.MOVIES_TABLE,
-            movies_stream_arn=stream_arn,
-            idempotency_table=provision_idempotency_table(),
+            provisioned=provisioned,
         )
         return self.deployment
 
     def _start_workers(self, deployment: Deployment) -> None:
-        # Imported here, not at module level: the handlers read their configuration on first use, and
-        # `moviepipe local` commands that do not run them should not pay their import time.
-        from consumers.email_notification import handler as email_handler
-        from moviepipe.local.http_api import movies_api_app
-        from producers.movies_api import handler as api_handler
-        from producers.outbox_relay import handler as relay_handler
-
-        # Handlers keep their wiring (clients, table names) for the life of the process, as in a Lambda
-        # execution environment; this process may have run them against another endpoint before.
-        for module in (email_handler, api_handler, relay_handler):
-            module.reset()
+        """One local trigger per declared function, with the declared trigger settings."""
+        from moviepipe.local.http_api import ApiGatewayApp
 
         self._stop.clear()
-        consumer = SqsTrigger(
-            name="email-notification",
-            queue_url=deployment.messaging.queue_url,
-            handler=email_handler.lambda_handler,
-            function_timeout=Resources.CONSUMER_TIMEOUT_SECONDS,
-            observer=self._observe,
-            stop=self._stop,
-        )
-        relay = StreamTrigger(
-            name="outbox-relay",
-            stream_arn=deployment.movies_stream_arn,
-            handler=relay_handler.lambda_handler,
-            observer=self._observe,
-            stop=self._stop,
-        )
-        self._http = make_wsgi_server(
-            "the movies API", self.settings.host, self.settings.api_port, movies_api_app()
-        )
-        port = int(self._http.server_address[1])  # the real one, when port 0 asked for any free port
-        self.deployment = dataclasses.replace(deployment, api_url=f"http://{self.settings.host}:{port}")
-        for name, target in (
-            ("email-trigger", consumer.run),
-            ("stream-trigger", relay.run),
-            ("movies-api-http", self._http.serve_forever),
-        ):
+        provisioned = deployment.provisioned
+        declared = provisioned.deployment
+        targets: list[tuple[str, Callable[[], None]]] = []
+        for function in declared.functions:
+            handler = _load_handler(function.handler)
+            trigger = function.trigger
+            if isinstance(trigger, declaration.SqsTrigger):
+                sqs = SqsTrigger.declared(
+                    function,
+                    queue_url=provisioned.queues[trigger.queue].url,
+                    handler=handler,
+                    deployment=declared,
+                    observer=self._observe,
+                    stop=self._stop,
+                )
+                targets.append((f"{function.suffix}-sqs-trigger", sqs.run))
+            elif isinstance(trigger, declaration.StreamTrigger):
+                stream_arn = provisioned.tables[trigger.table].stream_arn
+                assert stream_arn is not None, f"table {trigger.table!r} is declared without a stream"
+                stream = StreamTrigger.declared(
+                    function,
+                    stream_arn=stream_arn,
+                    handler=handler,
+                    deployment=declared,
+                    observer=self._observe,
+                    stop=self._stop,
+                )
+                targets.append((f"{function.suffix}-stream-trigger", stream.run))
+            else:
+                app = ApiGatewayApp(
+                    handler, function_name=declared.name(function.suffix), stage=trigger.stage
+                )
+                self._http = make_wsgi_server(
+                    f"the {function.suffix} HTTP API", self.settings.host, self.settings.api_port, app
+                )
+                port = int(self._http.server_address[1])  # the real one, when port 0 asked for any free port
+                self.deployment = dataclasses.replace(
+                    deployment, api_url=f"http://{self.settings.host}:{port}"
+                )
+                targets.append((f"{function.suffix}-http", self._http.serve_forever))
+        for name, target in targets:
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -264,6 +288,38 @@ class LocalStack:
                 QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
             )
         return list(seen.values())
+
+
+def _load_handler(path: str) -> Handler:
+    """The handler at a declared import path (``package.module.function``).
+
+    Imported when the stack starts, not at module level: `moviepipe local` commands that do not run the
+    handlers should not pay their import time. Handlers keep their wiring (clients, table names) for the
+    life of the process, as in a Lambda execution environment, and this process may have run them
+    against another endpoint before: their ``reset()`` drops it.
+    """
+    module_name, _, attribute = path.rpartition(".")
+    module = importlib.import_module(module_name)
+    reset = getattr(module, "reset", None)
+    if callable(reset):
+        reset()
+    handler: Handler = getattr(module, attribute)
+    return handler
+
+
+def union_of_environments(environments: dict[str, dict[str, str]]) -> dict[str, str]:
+    """The variables of every function in one mapping; :class:`ValueError` where two functions disagree."""
+    union: dict[str, str] = {}
+    owner: dict[str, str] = {}
+    for function, variables in environments.items():
+        for name, value in variables.items():
+            if name in union and union[name] != value:
+                raise ValueError(
+                    f"{owner[name]} and {function} both set {name}, to different values; one process "
+                    "cannot run both: give one of them its own variable"
+                )
+            union[name], owner[name] = value, function
+    return union
 
 
 def client_environment(deployment: Deployment, settings: StackSettings) -> dict[str, str]:

@@ -5,7 +5,7 @@ Every problem raises :class:`~movie_events.settings.ConfigurationError` naming t
 * ``MOVIES_TABLE_NAME`` (required): the Movies table.
 * ``IDEMPOTENCY_TABLE_NAME``: where ``Idempotency-Key`` records live. Needed only by a POST that sends
   the header (the API serves everything else without it); such a POST fails with the variable named.
-* ``IDEMPOTENCY_TTL_SECONDS``: how long a key is remembered (default 24 hours).
+* ``MOVIES_API_IDEMPOTENCY_TTL_SECONDS``: how long a key is remembered (default 24 hours).
 * ``MOVIES_API_REQUIRE_IF_MATCH``: ``true`` for the strict mode (PUT without If-Match only creates,
   409 if the id exists; DELETE without If-Match is 428). Default ``false``: the reference design's
   clients, which send no preconditions, work unchanged.
@@ -52,7 +52,7 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
 
 
 def _ttl(env: Mapping[str, str]) -> int:
-    name = Env.IDEMPOTENCY_TTL_SECONDS
+    name = Env.MOVIES_API_IDEMPOTENCY_TTL_SECONDS
     raw = env.get(name, "").strip()
     if not raw:
         return Resources.MOVIES_API_IDEMPOTENCY_TTL_SECONDS

@@ -5,7 +5,7 @@ A client that retries a POST after a timeout cannot know whether the first attem
 the same ``Idempotency-Key`` the retry is safe:
 
 * the first request with a key creates the movie and stores its response under the key (TTL
-  ``IDEMPOTENCY_TTL_SECONDS``, 24 hours by default);
+  ``MOVIES_API_IDEMPOTENCY_TTL_SECONDS``, 24 hours by default);
 * a retry with the same key and the same body gets that first response again (201, same id, same
   ETag, ``Idempotent-Replayed: true``) and creates nothing;
 * the same key with another body is refused (422 naming the header): a key names one request;

@@ -7,9 +7,12 @@ from typing import Any
 import pytest
 
 from movie_events import aws
+from moviepipe.deployment import DEPLOYMENT
 from moviepipe.local.embedded_aws import EmbeddedAWS
 from moviepipe.local.provision import provision_movies_table
 from moviepipe.local.triggers import StreamTrigger
+
+RELAY = DEPLOYMENT.function("outbox_relay")
 
 pytestmark = pytest.mark.integration
 
@@ -47,16 +50,14 @@ class Recorder:
 
 
 def drain(trigger: StreamTrigger, limit: int = 30) -> None:
-    for _ in range(limit):
-        if trigger.poll_once() is None:
-            return
+    trigger.drain(limit)
 
 
 def test_every_record_in_order_in_batches(aws: EmbeddedAWS) -> None:
     stream = provision_movies_table()
     write_movies(7)
     handler = Recorder()
-    trigger = StreamTrigger("relay", stream, handler, batch_size=3)
+    trigger = StreamTrigger.declared(RELAY, stream_arn=stream, handler=handler, batch_size=3)
     sizes = []
     for _ in range(10):
         invocation = trigger.poll_once()
@@ -71,7 +72,7 @@ def test_partial_failure_resumes_from_the_first_failed_record(aws: EmbeddedAWS) 
     stream = provision_movies_table()
     write_movies(6)
     handler = Recorder(fail_at={"m2": 2})
-    trigger = StreamTrigger("relay", stream, handler, batch_size=10)
+    trigger = StreamTrigger.declared(RELAY, stream_arn=stream, handler=handler, batch_size=10)
     first = trigger.poll_once()
     assert first is not None and len(first.failed_ids) == 4  # m2..m5 are retried
     drain(trigger)
@@ -82,7 +83,7 @@ def test_a_crashing_handler_gets_the_whole_batch_again(aws: EmbeddedAWS) -> None
     stream = provision_movies_table()
     write_movies(3)
     handler = Recorder(raise_times=2)
-    trigger = StreamTrigger("relay", stream, handler)
+    trigger = StreamTrigger.declared(RELAY, stream_arn=stream, handler=handler)
     crashed = trigger.poll_once()
     assert (
         crashed is not None
@@ -97,7 +98,7 @@ def test_an_unusable_response_fails_the_batch(aws: EmbeddedAWS) -> None:
     stream = provision_movies_table()
     write_movies(2)
     answers = iter([{"batchItemFailures": [{"itemIdentifier": "not-a-sequence-number"}]}, None])
-    trigger = StreamTrigger("relay", stream, lambda event, context: next(answers))
+    trigger = StreamTrigger.declared(RELAY, stream_arn=stream, handler=lambda event, context: next(answers))
     bad = trigger.poll_once()
     assert bad is not None and bad.error is not None and "invalid partial batch response" in bad.error
     good = trigger.poll_once()

@@ -1,9 +1,11 @@
 """Drive the email consumer the way Lambda's SQS event source does, against the embedded AWS.
 
-:class:`ConsumerStack` provisions the topic, queue, DLQ, idempotency table and SES sender, points the
-handler's environment at them, and offers the event source's loop: receive a batch, convert it with
-:mod:`moviepipe.local.sqs_events`, invoke the handler, delete the records it did not report as failed,
-and make the failed ones visible again (standing in for the visibility timeout).
+:class:`ConsumerStack` provisions the declared topic, queue, DLQ, idempotency table and SES sender,
+gives the handler's environment, and drives the handler through the one SQS event-source emulation,
+:class:`moviepipe.local.triggers.SqsTrigger` built from the declaration, with one explicit difference:
+failed records are released at once (:attr:`Release.AT_ONCE`) instead of after the visibility timeout,
+so a test steps through retries without waiting. Tests that need finer control receive, invoke and
+settle one step at a time.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from typing import Any
 from consumers.email_notification import handler
 from movie_events import aws
 from movie_events.models import MovieEvent
-from movie_events.settings import Env, Resources
-from moviepipe.local.lambda_context import LocalLambdaContext
+from movie_events.settings import Env
+from moviepipe.deployment import DEPLOYMENT
 from moviepipe.local.provision import (
     Messaging,
     provision_idempotency_table,
@@ -25,37 +27,42 @@ from moviepipe.local.provision import (
     verify_sender,
 )
 from moviepipe.local.sqs_events import LambdaSqsEvent, to_lambda_event
+from moviepipe.local.triggers import Invocation, Release, SqsTrigger
 from producers import EventPublisher
 from tests.support.sqs import drain
 
 RECIPIENTS = ("oncall@moviepipe.example.com", "catalogue@moviepipe.example.com")
-FUNCTION_NAME = "moviepipe-email-notification"
+CONSUMER = DEPLOYMENT.function("email_notification")
+FUNCTION_NAME = DEPLOYMENT.name(CONSUMER.suffix)
 
 
-@dataclass
-class Invocation:
-    """One handler invocation: the event it got and what it answered."""
-
-    event: LambdaSqsEvent
-    response: dict[str, Any]
-
-    @property
-    def failed_ids(self) -> list[str]:
-        return [item["itemIdentifier"] for item in self.response["batchItemFailures"]]
+def _lambda_handler(event: dict[str, Any], context: Any) -> Any:
+    """The handler module's entry point, looked up at each call (tests monkeypatch the module)."""
+    return handler.lambda_handler(event, context)
 
 
 @dataclass
 class ConsumerStack:
-    """The consumer's AWS resources on the embedded AWS, and the event source's loop over them."""
+    """The consumer's AWS resources on the embedded AWS, and the event source over them."""
 
     messaging: Messaging
     table: str
     invocations: list[Invocation] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.trigger = SqsTrigger.declared(
+            CONSUMER,
+            queue_url=self.messaging.queue_url,
+            handler=_lambda_handler,
+            release=Release.AT_ONCE,
+            wait_seconds=0,
+            observer=self._record,
+        )
+
     def environment(self, *, dlq: bool = True) -> dict[str, str]:
         env = {
             Env.IDEMPOTENCY_TABLE_NAME: self.table,
-            Env.EMAIL_SENDER: Resources.EMAIL_SENDER,
+            Env.EMAIL_SENDER: str(DEPLOYMENT.settings["email_sender"]),
             Env.EMAIL_RECIPIENTS: ",".join(RECIPIENTS),
         }
         if dlq:
@@ -75,55 +82,40 @@ class ConsumerStack:
             }
         return str(aws.client("sqs").send_message(**params)["MessageId"])
 
-    # -- the event source ----------------------------------------------------------------------
-    def receive(self, max_messages: int = 10, queue_url: str | None = None) -> list[dict[str, Any]]:
-        response = aws.client("sqs").receive_message(
-            QueueUrl=queue_url or self.messaging.queue_url,
-            MaxNumberOfMessages=max_messages,
-            WaitTimeSeconds=0,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        )
-        return list(response.get("Messages", []))
+    # -- the event source, step by step ----------------------------------------------------------
+    def receive(self, max_messages: int | None = None) -> list[dict[str, Any]]:
+        return self.trigger.receive(max_messages)
 
-    def receive_event(self, max_messages: int = 10) -> LambdaSqsEvent:
+    def receive_event(self, max_messages: int | None = None) -> LambdaSqsEvent:
         return to_lambda_event(self.receive(max_messages), self.messaging.queue_arn)
 
-    def invoke(self, event: LambdaSqsEvent, context: Any = None) -> Invocation:
-        context = context or LocalLambdaContext.new_invocation(FUNCTION_NAME)
-        response = handler.lambda_handler(dict(event), context)
-        invocation = Invocation(event, response)
-        self.invocations.append(invocation)
+    def invoke(self, event: LambdaSqsEvent) -> Invocation:
+        """Invoke the handler; a handler that raises fails the test (it must answer every batch)."""
+        invocation = self.trigger.invoke(event)
+        self._record(invocation)
         return invocation
 
     def settle(self, invocation: Invocation) -> None:
         """What the event source does with the response: delete successes, release failures."""
-        sqs = aws.client("sqs")
-        failed = set(invocation.failed_ids)
-        for record in invocation.event["Records"]:
-            if record["messageId"] in failed:
-                sqs.change_message_visibility(
-                    QueueUrl=self.messaging.queue_url,
-                    ReceiptHandle=record["receiptHandle"],
-                    VisibilityTimeout=0,
-                )
-            else:
-                sqs.delete_message(QueueUrl=self.messaging.queue_url, ReceiptHandle=record["receiptHandle"])
+        self.trigger.settle(invocation)
 
-    def run(self, *, max_batches: int = 20, batch_size: int = 10) -> list[Invocation]:
+    def run(self, *, max_batches: int = 20, batch_size: int | None = None) -> list[Invocation]:
         """Receive, invoke and settle until the queue is empty (or ``max_batches`` were invoked)."""
-        done = []
-        for _ in range(max_batches):
-            event = self.receive_event(batch_size)
-            if not event["Records"]:
-                break
-            invocation = self.invoke(event)
-            self.settle(invocation)
-            done.append(invocation)
-        return done
+        if batch_size is None:
+            return self.trigger.drain(max_batches)
+        saved, self.trigger.batch_size = self.trigger.batch_size, batch_size
+        try:
+            return self.trigger.drain(max_batches)
+        finally:
+            self.trigger.batch_size = saved
 
     def dead_letters(self) -> list[dict[str, Any]]:
         return drain(self.messaging.dlq_url)
+
+    def _record(self, invocation: Invocation) -> None:
+        if invocation.error is not None:
+            raise AssertionError(f"the handler raised instead of answering: {invocation.error}")
+        self.invocations.append(invocation)
 
 
 def provision_consumer_stack(*, fifo: bool = False) -> ConsumerStack:

@@ -12,7 +12,8 @@ from werkzeug.test import Client
 
 from movie_events import parse_event
 from movie_events.models import MovieEvent
-from movie_events.settings import Env, Resources
+from movie_events.settings import Env
+from moviepipe.deployment import DEPLOYMENT
 from moviepipe.local.embedded_aws import EmbeddedAWS
 from moviepipe.local.http_api import movies_api_app
 from moviepipe.local.provision import Messaging, provision_idempotency_table, provision_movies_table
@@ -23,6 +24,8 @@ from producers.outbox_relay import handler as relay_handler
 from producers.outbox_relay.processor import OutboxBatchProcessor, relay
 from tests.support.sqs import drain
 
+RELAY = DEPLOYMENT.function("outbox_relay")
+
 
 # Each fixture's function has another name than the fixture, so test modules can import it without
 # shadowing their own parameters.
@@ -32,8 +35,8 @@ def movies_stream_fixture(aws: EmbeddedAWS, monkeypatch: pytest.MonkeyPatch) -> 
     IDEMPOTENCY_TABLE_NAME set; yields the stream ARN."""
     stream_arn = provision_movies_table()
     provision_idempotency_table()
-    monkeypatch.setenv(Env.MOVIES_TABLE_NAME, Resources.MOVIES_TABLE)
-    monkeypatch.setenv(Env.IDEMPOTENCY_TABLE_NAME, Resources.IDEMPOTENCY_TABLE)
+    monkeypatch.setenv(Env.MOVIES_TABLE_NAME, DEPLOYMENT.name(DEPLOYMENT.table("movies").suffix))
+    monkeypatch.setenv(Env.IDEMPOTENCY_TABLE_NAME, DEPLOYMENT.name(DEPLOYMENT.table("idempotency").suffix))
     monkeypatch.delenv(Env.MOVIES_API_REQUIRE_IF_MATCH, raising=False)
     api_handler.reset()
     relay_handler.reset()
@@ -69,22 +72,17 @@ def run_trigger(
     processor: OutboxBatchProcessor | None = None,
     *,
     reader: StreamReader | None = None,
-    batch_size: int = 100,
+    batch_size: int | None = None,
     max_invocations: int = 50,
 ) -> list[Invocation]:
     """Feed the stream to the relay through the local stream trigger (Lambda's rules: batch after batch,
     resuming from the first failed record), until the stream is drained or the bound is hit."""
     handler = relay_handler.lambda_handler if processor is None else functools.partial(_relay_with, processor)
-    trigger = StreamTrigger("outbox-relay", stream_arn, handler, batch_size=batch_size)
+    overrides: dict[str, Any] = {} if batch_size is None else {"batch_size": batch_size}
+    trigger = StreamTrigger.declared(RELAY, stream_arn=stream_arn, handler=handler, **overrides)
     if reader is not None:
         trigger.reader = reader
-    invocations: list[Invocation] = []
-    for _ in range(max_invocations):
-        invocation = trigger.poll_once()
-        if invocation is None:
-            break
-        invocations.append(invocation)
-    return invocations
+    return trigger.drain(max_invocations)
 
 
 def _relay_with(processor: OutboxBatchProcessor, event: dict[str, Any], context: Any) -> Any:

@@ -135,7 +135,7 @@ def test_config_defaults_and_strict_mode() -> None:
         {
             Env.MOVIES_TABLE_NAME: "m",
             Env.MOVIES_API_REQUIRE_IF_MATCH: "TRUE",
-            Env.IDEMPOTENCY_TTL_SECONDS: "60",
+            Env.MOVIES_API_IDEMPOTENCY_TTL_SECONDS: "60",
         }
     )
     assert strict.require_if_match and strict.idempotency_ttl_seconds == 60
@@ -149,8 +149,14 @@ def test_config_defaults_and_strict_mode() -> None:
             {Env.MOVIES_TABLE_NAME: "m", Env.MOVIES_API_REQUIRE_IF_MATCH: "maybe"},
             Env.MOVIES_API_REQUIRE_IF_MATCH,
         ),
-        ({Env.MOVIES_TABLE_NAME: "m", Env.IDEMPOTENCY_TTL_SECONDS: "0"}, Env.IDEMPOTENCY_TTL_SECONDS),
-        ({Env.MOVIES_TABLE_NAME: "m", Env.IDEMPOTENCY_TTL_SECONDS: "1h"}, Env.IDEMPOTENCY_TTL_SECONDS),
+        (
+            {Env.MOVIES_TABLE_NAME: "m", Env.MOVIES_API_IDEMPOTENCY_TTL_SECONDS: "0"},
+            Env.MOVIES_API_IDEMPOTENCY_TTL_SECONDS,
+        ),
+        (
+            {Env.MOVIES_TABLE_NAME: "m", Env.MOVIES_API_IDEMPOTENCY_TTL_SECONDS: "1h"},
+            Env.MOVIES_API_IDEMPOTENCY_TTL_SECONDS,
+        ),
     ],
 )
 def test_bad_configuration_names_the_variable(env: dict[str, str], variable: str) -> None:
