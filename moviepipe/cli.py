@@ -21,6 +21,7 @@ from rich.table import Table
 from movie_events import EVENT_CLASSES, EVENT_TYPES, InvalidEventError
 from movie_events.errors import describe_validation_errors
 from movie_events.settings import ConfigurationError, Env
+from moviepipe.dlq.cli import dlq_app
 from moviepipe.local.defaults import DEFAULT_API_PORT, DEFAULT_AWS_PORT, DEFAULT_MAIL_FOLDER
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ local_app = typer.Typer(
     help="Run the whole pipeline on this machine (embedded AWS, local triggers).", no_args_is_help=True
 )
 app.add_typer(local_app, name="local")
+app.add_typer(dlq_app, name="dlq")
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -149,6 +151,7 @@ def local_up(
                     "failed": len(invocation.failed_ids),
                     "error": invocation.error,
                     "seconds": round(invocation.seconds, 3),
+                    **invocation.outcomes,
                 }
             )
             return
@@ -156,7 +159,7 @@ def local_up(
         error = f" [red]{invocation.error}[/red]" if invocation.error else ""
         out.print(
             f"{invocation.trigger}: {len(invocation.records)} record(s){failed} "
-            f"in {invocation.seconds * 1000:.0f} ms{error}"
+            f"in {invocation.seconds * 1000:.0f} ms{error}{invocation.outcome_text()}"
         )
 
     settings = StackSettings(

@@ -6,7 +6,8 @@ standard ``AWS_ENDPOINT_URL`` variable. Nothing is patched in-process.
 It is moto's own server application (what ``moto_server`` and ``ThreadedMotoServer`` run), served from a
 thread of this process by werkzeug, with two additions in front of it: a :class:`MailCatcher` that keeps
 every email SES accepts (:mod:`moviepipe.local.mail_catcher`) and a :class:`FaultInjector` that makes
-chosen requests fail as AWS would (:mod:`moviepipe.local.faults`).
+chosen requests fail as AWS would (:mod:`moviepipe.local.faults`); and a :class:`SqsFront` that answers the
+SQS APIs moto lacks in one line and counts dead letters (:mod:`moviepipe.local.sqs_front`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from movie_events import aws
 from moviepipe.local.faults import FaultInjector
 from moviepipe.local.mail_catcher import MailCatcher
+from moviepipe.local.sqs_front import SqsFront
 
 LOOPBACK = "127.0.0.1"
 
@@ -79,7 +81,8 @@ class EmbeddedAWS:
         self.port = port
         self._requested_port = port
         self.mail = MailCatcher(DomainDispatcherApplication(create_backend_app), mail_folder)
-        self.faults = FaultInjector(self.mail)
+        self.sqs = SqsFront(self.mail)
+        self.faults = FaultInjector(self.sqs)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 

@@ -37,6 +37,9 @@ from moviepipe.local.provision import (
 )
 from moviepipe.local.triggers import Invocation, SqsTrigger, StreamTrigger
 
+#: The name the email consumer's trigger reports its invocations under.
+CONSUMER_TRIGGER = "email-notification"
+
 
 @dataclass(frozen=True)
 class StackSettings:
@@ -96,6 +99,8 @@ class LocalStack:
         self._http: BaseWSGIServer | None = None
         self._lock = threading.Lock()
         self.invocations: list[Invocation] = []
+        self._emails_seen = 0
+        self._dead_letters_seen = 0
 
     # -- lifecycle ---------------------------------------------------------------------------------
     @contextmanager
@@ -146,7 +151,7 @@ class LocalStack:
 
         self._stop.clear()
         consumer = SqsTrigger(
-            name="email-notification",
+            name=CONSUMER_TRIGGER,
             queue_url=deployment.messaging.queue_url,
             handler=email_handler.lambda_handler,
             function_timeout=Resources.CONSUMER_TIMEOUT_SECONDS,
@@ -185,10 +190,27 @@ class LocalStack:
         self._threads.clear()
 
     def _observe(self, invocation: Invocation) -> None:
+        invocation = self._with_outcomes(invocation)
         with self._lock:
             self.invocations.append(invocation)
         if self.observer is not None:
             self.observer(invocation)
+
+    def _with_outcomes(self, invocation: Invocation) -> Invocation:
+        """What became of the consumer's records: the emails and dead letters the embedded AWS saw
+        since the last invocation (the SQS trigger runs one invocation at a time); the rest of the
+        records it completed were duplicates it suppressed."""
+        if invocation.trigger != CONSUMER_TRIGGER:
+            return invocation
+        emails, dead = len(self.aws.mail.emails), self.aws.sqs.dead_lettered
+        sent, dead_lettered = emails - self._emails_seen, dead - self._dead_letters_seen
+        self._emails_seen, self._dead_letters_seen = emails, dead
+        outcomes = {
+            "emails_sent": sent,
+            "duplicates_suppressed": max(0, len(invocation.succeeded) - sent - dead_lettered),
+            "dead_lettered": dead_lettered,
+        }
+        return dataclasses.replace(invocation, outcomes=outcomes)
 
     # -- what it did -------------------------------------------------------------------------------
     def dead_letters(self) -> list[dict[str, Any]]:
