@@ -266,8 +266,7 @@ def replay(
         raise fail(f"--method must be one of {', '.join(METHODS)}, not {method!r}", EXIT_USAGE)
     if rate is not None and not (math.isfinite(rate) and 0 < rate <= 100_000):
         raise fail("--rate must be a number of messages per second between 0 and 100000", EXIT_USAGE)
-    _interrupt_on_signals()
-    with guarded() as queues:
+    with _interrupt_on_signals(), guarded() as queues:
         request = ReplayRequest(
             queue=queue,
             to=to,
@@ -305,15 +304,22 @@ def _depth(queues: Queues, queue: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def _interrupt_on_signals() -> None:
+@contextmanager
+def _interrupt_on_signals() -> Iterator[None]:
     """Ctrl-C and SIGTERM both stop a replay cleanly (the batches in flight finish, the rest is
-    released). SIGINT is set explicitly: a process started in the background inherits it ignored."""
+    released). SIGINT is set explicitly: a process started in the background inherits it ignored.
+    The previous handlers are put back afterwards (the command may run inside another program)."""
 
     def interrupt(*_: Any) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler), signal.getsignal(signal.SIGTERM)
     signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])
 
 
 def _print_replay(report: ReplayReport, as_json: bool) -> None:
