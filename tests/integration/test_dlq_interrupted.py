@@ -120,7 +120,7 @@ def test_sigkill_then_rerun_loses_nothing_and_sends_no_second_email(
     # The killed run's holds expire after its 2 s visibility; then a re-run finishes the job.
     time.sleep(2.5)
     rerun = start_replay(aws, stack.messaging.dlq_url)
-    stdout, stderr = rerun.communicate(timeout=120)
+    _stdout, stderr = rerun.communicate(timeout=120)
     assert rerun.returncode == 0, stderr
     assert queue_count(stack.messaging.dlq_url) == 0
     arrived = drain(stack.messaging.queue_url)
