@@ -337,23 +337,33 @@ class Replayer:
 
     def run(self) -> ReplayReport:
         """Run to the end, or until Ctrl-C (KeyboardInterrupt in the calling thread): the batches in
-        flight finish, everything held is released, and the report says ``interrupted``."""
+        flight finish, everything held is released, and the report says ``interrupted``.
+
+        The calling thread waits on events, not on ``Thread.join``: a join interrupted by
+        KeyboardInterrupt can leave the thread looking finished while it still runs (CPython 3.11),
+        and releasing before a worker's receive returns would strand what that receive took.
+        """
         self.holder.start()
         workers = 1 if self.fifo else max(1, self.options.concurrency)
-        threads = [
-            threading.Thread(target=self._worker, name=f"dlq-replay-{i}", daemon=True) for i in range(workers)
-        ]
-        for thread in threads:
-            thread.start()
+        finished = [threading.Event() for _ in range(workers)]
+
+        def work(done: threading.Event) -> None:
+            try:
+                self._worker()
+            finally:
+                done.set()
+
+        for i, done in enumerate(finished):
+            threading.Thread(target=work, args=(done,), name=f"dlq-replay-{i}", daemon=True).start()
         try:
-            for thread in threads:
-                while thread.is_alive():
-                    thread.join(timeout=0.2)
+            for done in finished:
+                while not done.wait(0.2):
+                    pass
         except KeyboardInterrupt:
             self.report.interrupted = True
             self._stop.set()
-            for thread in threads:
-                thread.join()
+            for done in finished:
+                done.wait()
         finally:
             self.report.not_released = len(self.holder.release_all())
         self.report.note = IDEMPOTENCY_NOTE
