@@ -14,6 +14,8 @@ How each guarantee is kept:
   reported as failed and stays.
 * **FIFO.** The message group is kept; one worker sends in receive order; once an entry of a group fails,
   later messages of that group are not sent in this run (they would overtake it).
+* **One pass.** Messages that reach the DLQ after the run started (a replayed poison message the consumer
+  dead-letters again) are left for the next run, so a replay always ends.
 * **Reporting.** Every message received ends in exactly one of matched (then moved, failed or
   not_deleted) or skipped; the counts are made from the per-entry answers, not from the plan.
 
@@ -229,6 +231,10 @@ class Replayer:
         self._limiter = RateLimiter(options.rate)
         self._blocked_groups: set[str] = set()
         self._ttl = idempotency_ttl()
+        #: Messages sent to the DLQ after the run started are left for the next run: a replayed message
+        #: that fails again comes straight back (the consumer dead-letters it anew), and taking it again
+        #: would loop for ever.
+        self.started_at = datetime.now(UTC)
 
     # -- accounting (under the lock) -----------------------------------------------------------------
     def _take(self, letters: list[DeadLetter]) -> list[DeadLetter]:
@@ -241,7 +247,8 @@ class Replayer:
                 budget_left = (
                     self.options.max_messages is None or self.report.matched < self.options.max_messages
                 )
-                if budget_left and self.options.filter.matches(letter, summary):
+                arrived_during_run = summary.sent_at is not None and summary.sent_at > self.started_at
+                if budget_left and not arrived_during_run and self.options.filter.matches(letter, summary):
                     self.report.matched += 1
                     if older_than_ttl(summary, now, self._ttl):
                         self.report.older_than_idempotency_ttl += 1

@@ -20,7 +20,7 @@ from movie_events import MovieCreated, aws
 from moviepipe.cli import app
 from moviepipe.dlq.messages import DeadLetter
 from moviepipe.dlq.operations import ReplayRequest, replay
-from moviepipe.dlq.replay import ReplayOptions
+from moviepipe.dlq.replay import QueueTarget, Replayer, ReplayOptions
 from moviepipe.dlq.sqs import Queues
 from moviepipe.local.embedded_aws import EmbeddedAWS
 from tests.support.consumer import ConsumerStack
@@ -410,3 +410,15 @@ def test_unreachable_aws_is_exit_1(stack: ConsumerStack, monkeypatch: pytest.Mon
     aws.reset()
     result = cli("stats", "whatever")
     assert result.exit_code == 1 and "Traceback" not in result.stderr
+
+
+def test_a_message_that_comes_straight_back_is_left_for_the_next_run(stack: ConsumerStack) -> None:
+    """A poison message replayed before its cause is fixed is dead-lettered again at once; the run must
+    not take the new copy (it would loop for ever). Here the target *is* such a consumer: the DLQ."""
+    for n in range(3):
+        dead_letter_by_redrive(stack, valid_event(n).to_json(), {"Type": ORIGINAL_ATTRIBUTES["Type"]})
+    queues = Queues()
+    target = QueueTarget(queues, stack.messaging.dlq_url)
+    report = Replayer(queues, stack.messaging.dlq_url, target, ReplayOptions(wait_seconds=0)).run()
+    assert (report.matched, report.moved, report.skipped) == (3, 3, 3)
+    assert visible(stack.messaging.dlq_url) == 3
