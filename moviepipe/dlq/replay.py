@@ -81,11 +81,11 @@ class QueueTarget:
 
     def send(self, letters: list[DeadLetter], restore: bool) -> dict[str, str]:
         entries, failed = _entries(letters, restore, self.fifo, body_key="MessageBody")
-        if entries:
+        for chunk in _by_size(entries, "MessageBody"):
             try:
-                answer = self.queues.send_batch(self.url, entries)
+                answer = self.queues.send_batch(self.url, chunk)
             except AwsError as exc:
-                answer = {e["Id"]: str(exc) for e in entries}
+                answer = {e["Id"]: str(exc) for e in chunk}
             failed.update({letters[int(entry_id)].message_id: why for entry_id, why in answer.items()})
         return failed
 
@@ -102,13 +102,48 @@ class TopicTarget:
 
     def send(self, letters: list[DeadLetter], restore: bool) -> dict[str, str]:
         entries, failed = _entries(letters, restore, self.fifo, body_key="Message")
-        if entries:
+        for chunk in _by_size(entries, "Message"):
             try:
-                answer = self.queues.publish_batch(self.topic_arn, entries)
+                answer = self.queues.publish_batch(self.topic_arn, chunk)
             except AwsError as exc:
-                answer = {e["Id"]: str(exc) for e in entries}
+                answer = {e["Id"]: str(exc) for e in chunk}
             failed.update({letters[int(entry_id)].message_id: why for entry_id, why in answer.items()})
         return failed
+
+
+#: Keep each batch call within the classic 256 KiB payload limit (SQS and SNS); a message larger than
+#: that goes in a call of its own.
+MAX_BATCH_BYTES = 256 * 1024
+
+
+def entry_size(entry: dict[str, Any], body_key: str) -> int:
+    """Bytes an entry counts for against the batch payload limit (body, attribute names, types, values)."""
+    size = len(str(entry[body_key]).encode("utf-8"))
+    for name, value in (entry.get("MessageAttributes") or {}).items():
+        size += len(name.encode()) + len(str(value.get("DataType", "")).encode())
+        size += (
+            len(value["BinaryValue"])
+            if "BinaryValue" in value
+            else len(str(value.get("StringValue", "")).encode())
+        )
+    return size
+
+
+def _by_size(entries: list[dict[str, Any]], body_key: str) -> list[list[dict[str, Any]]]:
+    """Split entries into batch calls that stay within :data:`MAX_BATCH_BYTES` (and 10 entries)."""
+    chunks: list[list[dict[str, Any]]] = []
+    current: list[dict[str, Any]] = []
+    current_size = 0
+    for entry in entries:
+        size = entry_size(entry, body_key)
+        if current and (current_size + size > MAX_BATCH_BYTES or len(current) == 10):
+            chunks.append(current)
+            current, current_size = [], 0
+        current.append(entry)
+        current_size += size
+    if current:
+        chunks.append(current)
+    return chunks
 
 
 def _entries(
@@ -340,6 +375,10 @@ class Replayer:
         except AwsError as exc:
             with self._lock:
                 self.report.error = self.report.error or str(exc)
+            self._stop.set()
+        except Exception as exc:  # noqa: BLE001 - a bug must stop the run and show in the report, not vanish
+            with self._lock:
+                self.report.error = self.report.error or f"internal error: {type(exc).__name__}: {exc}"
             self._stop.set()
 
     def run(self) -> ReplayReport:

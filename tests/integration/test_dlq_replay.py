@@ -422,3 +422,12 @@ def test_a_message_that_comes_straight_back_is_left_for_the_next_run(stack: Cons
     report = Replayer(queues, stack.messaging.dlq_url, target, ReplayOptions(wait_seconds=0)).run()
     assert (report.matched, report.moved, report.skipped) == (3, 3, 3)
     assert visible(stack.messaging.dlq_url) == 3
+
+
+def test_large_messages_are_sent_in_batches_within_the_payload_limit(stack: ConsumerStack) -> None:
+    bodies = [json.dumps({"n": n, "pad": "x" * 150_000}) for n in range(4)]
+    for body in bodies:
+        dead_letter_by_redrive(stack, body, {"Type": ORIGINAL_ATTRIBUTES["Type"]})
+    report = cli_json("replay", stack.messaging.dlq_url)
+    assert (report["moved"], report["failed"]) == (4, 0)
+    assert sorted(m["Body"] for m in drain(stack.messaging.queue_url, expected=4)) == sorted(bodies)

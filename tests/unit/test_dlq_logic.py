@@ -293,3 +293,16 @@ def test_invocation_lines_tell_sent_duplicate_and_dead_lettered_apart() -> None:
     )
     assert invocation.outcome_text() == ": 1 email sent, 2 duplicates suppressed, 1 dead-lettered"
     assert Invocation("outbox-relay", [], []).outcome_text() == ""
+
+
+def test_batches_are_split_by_payload_size_and_count() -> None:
+    from moviepipe.dlq.replay import MAX_BATCH_BYTES, _by_size, entry_size
+
+    big = [{"Id": str(i), "MessageBody": "x" * 100_000} for i in range(5)]
+    assert [len(c) for c in _by_size(big, "MessageBody")] == [2, 2, 1]
+    small = [{"Id": str(i), "MessageBody": "x"} for i in range(25)]
+    assert [len(c) for c in _by_size(small, "MessageBody")] == [10, 10, 5]
+    huge = [{"Id": "0", "MessageBody": "x" * (MAX_BATCH_BYTES + 1)}]
+    assert _by_size(huge, "MessageBody") == [huge]
+    attributes = {"B": {"DataType": "Binary", "BinaryValue": b"\x00" * 10}}
+    assert entry_size({"MessageBody": "é", "MessageAttributes": attributes}, "MessageBody") == 2 + 1 + 6 + 10
