@@ -194,6 +194,8 @@ class ReplayReport:
     skipped: int = 0
     not_deleted: int = 0
     not_released: int = 0
+    #: Second deliveries of messages this run had already sent, deleted without sending them again.
+    copies_deleted: int = 0
     interrupted: bool = False
     error: str | None = None
     older_than_idempotency_ttl: int = 0
@@ -214,6 +216,7 @@ class ReplayReport:
             "skipped": self.skipped,
             "not_deleted": self.not_deleted,
             "not_released": self.not_released,
+            "copies_deleted": self.copies_deleted,
             "interrupted": self.interrupted,
             "error": self.error,
             "older_than_idempotency_ttl": self.older_than_idempotency_ttl,
@@ -265,6 +268,7 @@ class Replayer:
         self._stop = threading.Event()
         self._limiter = RateLimiter(options.rate)
         self._blocked_groups: set[str] = set()
+        self._moved_ids: set[str] = set()
         self._ttl = idempotency_ttl()
         #: Messages sent to the DLQ after the run started are left for the next run: a replayed message
         #: that fails again comes straight back (the consumer dead-letters it anew), and taking it again
@@ -349,6 +353,7 @@ class Replayer:
         deleted = [mid for mid in receipts if mid not in not_deleted]
         self.holder.forget(deleted)
         with self._lock:
+            self._moved_ids.update(receipts)  # sent: never send again, even if it is handed out again
             self.report.moved += len(deleted)
             self.report.not_deleted += len(not_deleted)
             for message_id, reason in not_deleted.items():
@@ -361,6 +366,18 @@ class Replayer:
                         }
                     )
 
+    def _delete_copies_of_moved(self, letters: list[DeadLetter]) -> None:
+        """A standard queue may hand a message out again after this run sent it (at-least-once
+        delivery; or the delete used an older receipt handle). Such a copy is deleted with its newest
+        handle, never sent twice."""
+        with self._lock:
+            copies = {x.message_id: x.receipt_handle for x in letters if x.message_id in self._moved_ids}
+        if not copies:
+            return
+        not_deleted = self.queues.delete_batch(self.dlq_url, copies)
+        with self._lock:
+            self.report.copies_deleted += len(copies) - len(not_deleted)
+
     def _worker(self) -> None:
         try:
             while not self._stop.is_set() and not self._budget_spent():
@@ -369,7 +386,8 @@ class Replayer:
                 )
                 if not letters:
                     return
-                fresh = self.holder.hold(letters)
+                self._delete_copies_of_moved(letters)
+                fresh = self.holder.hold([x for x in letters if x.message_id not in self._moved_ids])
                 self._process(fresh)
                 self._progress()
         except AwsError as exc:

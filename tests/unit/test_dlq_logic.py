@@ -306,3 +306,44 @@ def test_batches_are_split_by_payload_size_and_count() -> None:
     assert _by_size(huge, "MessageBody") == [huge]
     attributes = {"B": {"DataType": "Binary", "BinaryValue": b"\x00" * 10}}
     assert entry_size({"MessageBody": "é", "MessageAttributes": attributes}, "MessageBody") == 2 + 1 + 6 + 10
+
+
+class RedeliveringQueues:
+    """An in-memory DLQ that, like a standard queue may, hands one message out a second time (with a
+    new receipt handle) after it was deleted through the first one."""
+
+    def __init__(self) -> None:
+        self.batches = [
+            [
+                DeadLetter("m1", '{"n": 1}', {}, receipt_handle="r1"),
+                DeadLetter("m2", '{"n": 2}', {}, receipt_handle="r2"),
+            ],
+            [DeadLetter("m1", '{"n": 1}', {}, receipt_handle="r1-again")],
+        ]
+        self.deleted: list[str] = []
+        self.sent: list[str] = []
+
+    def receive(self, *args: Any) -> list[DeadLetter]:
+        return self.batches.pop(0) if self.batches else []
+
+    def send_batch(self, url: str, entries: list[dict[str, Any]]) -> dict[str, str]:
+        self.sent.extend(e["MessageBody"] for e in entries)
+        return {}
+
+    def delete_batch(self, url: str, receipts: dict[str, str]) -> dict[str, str]:
+        self.deleted.extend(receipts.values())
+        return {}
+
+    def change_visibility(self, *args: Any) -> dict[str, str]:
+        return {}
+
+
+def test_a_second_delivery_of_a_moved_message_is_deleted_not_sent_again() -> None:
+    from moviepipe.dlq.replay import QueueTarget, Replayer
+
+    queues = RedeliveringQueues()
+    target = QueueTarget(queues, "https://sqs/target")  # type: ignore[arg-type]
+    report = Replayer(queues, "https://sqs/dlq", target, ReplayOptions(concurrency=1, wait_seconds=0)).run()  # type: ignore[arg-type]
+    assert queues.sent == ['{"n": 1}', '{"n": 2}']  # each once
+    assert sorted(queues.deleted) == ["r1", "r1-again", "r2"]
+    assert (report.matched, report.moved, report.copies_deleted) == (2, 2, 1)
