@@ -1,12 +1,13 @@
-"""Replaying 10,000 dead letters: moviepipe dlq replay vs receive/send/delete loops, 20 ms per AWS call.
+"""Replaying dead letters (10,000 by default): moviepipe dlq replay vs receive/send/delete loops, 20 ms per AWS call.
 
 The baselines are timed on a slice of the messages and reported per message (a one-at-a-time loop over
-all 10,000 would take ten minutes at 60 ms a message); the tool replays all 10,000.
+all 10,000 would take ten minutes at 60 ms a message); the tool replays them all.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -20,9 +21,11 @@ from moviepipe.dlq.sqs import Queues
 from tests.benchmarks.common import LATENCY_SECONDS, embedded_aws, timed, verdict
 from tests.support.latency import simulated_latency
 
-MESSAGES = 10_000
-ONE_AT_A_TIME_SAMPLE = 300
-BATCHED_SAMPLE = 2_000
+#: 10,000 as the issue asks; BENCH_DLQ_MESSAGES makes it smaller (moto's SQS slows down as a queue gets
+#: deep, so on a loaded machine the fill alone can take minutes).
+MESSAGES = int(os.environ.get("BENCH_DLQ_MESSAGES", "10000"))
+ONE_AT_A_TIME_SAMPLE = min(300, MESSAGES)
+BATCHED_SAMPLE = min(2_000, MESSAGES)
 TARGET_SPEEDUP = 8.0
 
 
