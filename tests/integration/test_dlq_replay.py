@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import functools
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from consumers.email_notification.adapters.dlq import OVERFLOW, RESERVED, SOURCE_MESSAGE_ID
@@ -431,3 +434,52 @@ def test_large_messages_are_sent_in_batches_within_the_payload_limit(stack: Cons
     report = cli_json("replay", stack.messaging.dlq_url)
     assert (report["moved"], report["failed"]) == (4, 0)
     assert sorted(m["Body"] for m in drain(stack.messaging.queue_url, expected=4)) == sorted(bodies)
+
+
+def test_the_report_warns_about_messages_older_than_the_idempotency_ttl(
+    stack: ConsumerStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = MovieCreated(
+        id="evt-old",
+        time=datetime.now(UTC) - timedelta(days=20),
+        data={"id": "m1", "title": "Old", "rating": 5, "genres": []},
+    )
+    dead_letter_by_redrive(stack, old.to_json(), {"Type": ORIGINAL_ATTRIBUTES["Type"]})
+    dead_letter_by_redrive(stack, valid_event(1).to_json(), {"Type": ORIGINAL_ATTRIBUTES["Type"]})
+    report = cli_json("replay", stack.messaging.dlq_url, "--dry-run")
+    assert (report["matched"], report["older_than_idempotency_ttl"]) == (2, 1)
+    monkeypatch.setenv("IDEMPOTENCY_TTL_SECONDS", str(30 * 86400))
+    assert cli_json("replay", stack.messaging.dlq_url, "--dry-run")["older_than_idempotency_ttl"] == 0
+    human = cli("replay", stack.messaging.dlq_url, "--dry-run")
+    assert "idempotency" in human.stderr
+
+
+#: What SQS accepts in a body: the XML 1.0 characters.
+SQS_TEXT = st.text(
+    alphabet=st.characters(codec="utf-8").filter(
+        lambda c: (c in "\t\n\r" or c >= " ") and c not in "\ufffe\uffff"
+    ),
+    min_size=1,
+    max_size=300,
+)
+HOSTILE_BODIES = st.one_of(
+    SQS_TEXT,
+    st.just("[" * 3000 + "]" * 3000),
+    st.just('{"specversion": "1.0", "id": 1e999999, "type": ["MovieCreated"], "data": null}'),
+    st.just("=?utf-8?b?PHNjcmlwdD4=?= \u202e NaN"),
+    st.just('{"id": "' + "9" * 50_000 + '"}'),
+)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(HOSTILE_BODIES, min_size=1, max_size=4))
+def test_hostile_bodies_are_replayed_byte_for_byte(stack: ConsumerStack, bodies: list[str]) -> None:
+    for body in bodies:
+        dead_letter_by_redrive(stack, body, {"Type": ORIGINAL_ATTRIBUTES["Type"]})
+    report = replay(
+        Queues(),
+        ReplayRequest(stack.messaging.dlq_url, options=ReplayOptions(wait_seconds=0)),
+    )
+    assert (report.matched, report.moved, report.failed, report.error) == (len(bodies), len(bodies), 0, None)
+    assert sorted(m["Body"] for m in drain(stack.messaging.queue_url)) == sorted(bodies)
+    assert depth(stack.messaging.dlq_url) == 0
