@@ -93,21 +93,28 @@ def _per_message(fn: Callable[[], int]) -> tuple[int, float]:
 def run(console: Console) -> bool:
     with embedded_aws():
         sqs = aws.client("sqs")
-        dlq = sqs.create_queue(QueueName="bench-dlq")["QueueUrl"]
         target = sqs.create_queue(QueueName="bench-target")["QueueUrl"]
-        _fill(sqs, dlq, ONE_AT_A_TIME_SAMPLE + BATCHED_SAMPLE)
+        # One DLQ per method: moto's SQS slows down as a queue gets deep, and the baselines should not
+        # pay for the tool's messages (nor the tool for theirs).
+        one_dlq, batch_dlq, tool_dlq = (
+            sqs.create_queue(QueueName=f"bench-dlq-{name}")["QueueUrl"] for name in ("one", "batch", "tool")
+        )
+        _fill(sqs, one_dlq, ONE_AT_A_TIME_SAMPLE)
+        _fill(sqs, batch_dlq, BATCHED_SAMPLE)
         with simulated_latency(LATENCY_SECONDS):
             slow = aws.client("sqs")
             one_moved, one_each = _per_message(
-                lambda: _one_at_a_time(slow, dlq, target, ONE_AT_A_TIME_SAMPLE)
+                lambda: _one_at_a_time(slow, one_dlq, target, ONE_AT_A_TIME_SAMPLE)
             )
-            batch_moved, batch_each = _per_message(lambda: _batched(slow, dlq, target, BATCHED_SAMPLE))
+            batch_moved, batch_each = _per_message(lambda: _batched(slow, batch_dlq, target, BATCHED_SAMPLE))
         sqs.purge_queue(QueueUrl=target)
-        _fill(sqs, dlq, MESSAGES)
+        _fill(sqs, tool_dlq, MESSAGES)
         with simulated_latency(LATENCY_SECONDS) as calls:
             queues = Queues()
             report, seconds = timed(
-                lambda: replay(queues, ReplayRequest(dlq, to=target, options=ReplayOptions(concurrency=16)))
+                lambda: replay(
+                    queues, ReplayRequest(tool_dlq, to=target, options=ReplayOptions(concurrency=16))
+                )
             )
         tool_each = seconds / max(1, report.moved)
 
