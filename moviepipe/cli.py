@@ -25,6 +25,7 @@ from movie_events import EVENT_CLASSES, EVENT_TYPES, InvalidEventError
 from movie_events.errors import describe_validation_errors
 from movie_events.settings import ConfigurationError, Env
 from moviepipe.deployment import DEPLOYMENT
+from moviepipe.dlq.cli import dlq_app
 from moviepipe.local.defaults import DEFAULT_API_PORT, DEFAULT_AWS_PORT, DEFAULT_MAIL_FOLDER
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ local_app = typer.Typer(
     rich_markup_mode=HELP_MODE,
 )
 app.add_typer(local_app, name="local")
+app.add_typer(dlq_app, name="dlq")
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -256,6 +258,7 @@ def local_up(
                     "failed": len(invocation.failed_ids),
                     "error": invocation.error,
                     "seconds": round(invocation.seconds, 3),
+                    **invocation.outcomes,
                 }
             )
             return
@@ -384,6 +387,7 @@ def invocation_line(invocation: Invocation) -> Text:
     error = one_line(invocation.error or "")
     if error:
         line.append(f" {error}", style="red")
+    line.append(invocation.outcome_text())  # e.g. ": 3 emails sent, 1 duplicate suppressed"
     return line
 
 

@@ -7,7 +7,8 @@ It is moto's own server application (what ``moto_server`` and ``ThreadedMotoServ
 thread of this process by werkzeug, with additions in front of it: a :class:`~moviepipe.local.serialized.SerializedDynamoDB` that keeps
 DynamoDB's conditional writes atomic, a :class:`MailCatcher` that keeps
 every email SES accepts (:mod:`moviepipe.local.mail_catcher`) and a :class:`FaultInjector` that makes
-chosen requests fail as AWS would (:mod:`moviepipe.local.faults`).
+chosen requests fail as AWS would (:mod:`moviepipe.local.faults`); and a :class:`SqsFront` that answers the
+SQS APIs moto lacks in one line and counts dead letters (:mod:`moviepipe.local.sqs_front`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from movie_events import aws
 from moviepipe.local.faults import FaultInjector
 from moviepipe.local.mail_catcher import MailCatcher
 from moviepipe.local.serialized import SerializedDynamoDB
+from moviepipe.local.sqs_front import SqsFront
 
 LOOPBACK = "127.0.0.1"
 
@@ -89,7 +91,8 @@ class EmbeddedAWS:
         self.mail = MailCatcher(
             SerializedDynamoDB(DomainDispatcherApplication(create_backend_app)), mail_folder
         )
-        self.faults = FaultInjector(self.mail)
+        self.sqs = SqsFront(self.mail)
+        self.faults = FaultInjector(self.sqs)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 

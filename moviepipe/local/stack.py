@@ -48,6 +48,9 @@ def _trigger_queue(function: declaration.Function) -> declaration.Queue:
 
 CONSUMER_QUEUE: declaration.Queue = _trigger_queue(CONSUMER)
 
+#: The name the email consumer's trigger reports its invocations under.
+CONSUMER_TRIGGER = CONSUMER.suffix
+
 
 @dataclass(frozen=True)
 class StackSettings:
@@ -169,6 +172,8 @@ class LocalStack:
         self._http: BaseWSGIServer | None = None
         self._lock = threading.Lock()
         self.invocations: list[Invocation] = []
+        self._emails_seen = 0
+        self._dead_letters_seen = 0
 
     # -- lifecycle ---------------------------------------------------------------------------------
     @contextmanager
@@ -264,10 +269,27 @@ class LocalStack:
         self._threads.clear()
 
     def _observe(self, invocation: Invocation) -> None:
+        invocation = self._with_outcomes(invocation)
         with self._lock:
             self.invocations.append(invocation)
         if self.observer is not None:
             self.observer(invocation)
+
+    def _with_outcomes(self, invocation: Invocation) -> Invocation:
+        """What became of the consumer's records: the emails and dead letters the embedded AWS saw
+        since the last invocation (the SQS trigger runs one invocation at a time); the rest of the
+        records it completed were duplicates it suppressed."""
+        if invocation.trigger != CONSUMER_TRIGGER:
+            return invocation
+        emails, dead = len(self.aws.mail.emails), self.aws.sqs.dead_lettered
+        sent, dead_lettered = emails - self._emails_seen, dead - self._dead_letters_seen
+        self._emails_seen, self._dead_letters_seen = emails, dead
+        outcomes = {
+            "emails_sent": sent,
+            "duplicates_suppressed": max(0, len(invocation.succeeded) - sent - dead_lettered),
+            "dead_lettered": dead_lettered,
+        }
+        return dataclasses.replace(invocation, outcomes=outcomes)
 
     # -- what it did -------------------------------------------------------------------------------
     def dead_letters(self) -> list[dict[str, Any]]:

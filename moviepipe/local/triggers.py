@@ -48,6 +48,23 @@ class Invocation:
     seconds: float = 0.0
     #: What the handler returned (None when it raised).
     response: Any = None
+    #: What became of the records, when the stack can tell (email consumer): ``emails_sent``,
+    #: ``duplicates_suppressed``, ``dead_lettered``.
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    def outcome_text(self) -> str:
+        """``": 1 email sent, 1 duplicate suppressed, 1 dead-lettered"`` (empty when unknown)."""
+        labels = (
+            ("emails_sent", "email sent", "emails sent"),
+            ("duplicates_suppressed", "duplicate suppressed", "duplicates suppressed"),
+            ("dead_lettered", "dead-lettered", "dead-lettered"),
+        )
+        parts = [
+            f"{self.outcomes[key]} {one if self.outcomes[key] == 1 else many}"
+            for key, one, many in labels
+            if self.outcomes.get(key)
+        ]
+        return ": " + ", ".join(parts) if parts else ""
 
     @property
     def event(self) -> dict[str, Any]:
