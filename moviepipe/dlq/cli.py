@@ -36,8 +36,11 @@ dlq_app = typer.Typer(
     help="Dead-letter queues: see why messages failed, replay them safely, export, purge.",
     no_args_is_help=True,
 )
-err = Console(stderr=True, soft_wrap=True, highlight=False)
-out = Console(soft_wrap=True, highlight=False)
+# markup=False: what these print quotes the DLQ's own data (titles, reasons, queue names), and a "[/x]" in
+# it would otherwise be read as a rich tag (a MarkupError traceback instead of the output). Colour comes
+# from style=, never from tags in the text.
+err = Console(stderr=True, soft_wrap=True, highlight=False, markup=False)
+out = Console(soft_wrap=True, highlight=False, markup=False)
 
 Queue = Annotated[str, typer.Argument(help="The queue: a name, URL or ARN.", show_default=False)]
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
@@ -55,7 +58,7 @@ Match = Annotated[
 
 
 def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
-    err.print(f"[red]error:[/red] {_one_line(message)}")
+    err.print(f"error: {_one_line(message)}", style="red")
     return typer.Exit(code)
 
 
@@ -140,7 +143,7 @@ def stats(
         emit_json(result)
         return
     age = result["oldest_age_seconds"]
-    out.print(f"[bold]{result['queue']}[/bold]")
+    out.print(str(result["queue"]), style="bold")
     out.print(
         f"  depth {result['depth']} visible, {result['in_flight']} in flight, {result['delayed']} delayed"
     )
@@ -343,15 +346,18 @@ def _print_replay(report: ReplayReport, as_json: bool) -> None:
             + (f", sent but not deleted {report.not_deleted}" if report.not_deleted else "")
         )
     for failure in report.failures[:20]:
-        err.print(f"  [red]failed[/red] {failure['message_id']} ({failure['event_id']}): {failure['reason']}")
+        err.print(
+            f"  failed {failure['message_id']} ({failure['event_id']}): {failure['reason']}", style="red"
+        )
     if report.interrupted:
-        err.print("[yellow]interrupted[/yellow]: what was not moved is back in the DLQ")
+        err.print("interrupted: what was not moved is back in the DLQ", style="yellow")
     if report.error:
-        err.print(f"[red]error:[/red] {report.error}")
+        err.print(f"error: {report.error}", style="red")
     if report.older_than_idempotency_ttl:
         err.print(
-            f"[yellow]warning:[/yellow] {report.older_than_idempotency_ttl} message(s) older than the "
-            "idempotency TTL: the consumer may no longer remember them, so an event already emailed could be emailed again"
+            f"warning: {report.older_than_idempotency_ttl} message(s) older than the "
+            "idempotency TTL: the consumer may no longer remember them, so an event already emailed could be emailed again",
+            style="yellow",
         )
     err.print(f"note: {report.note}")
 
@@ -464,7 +470,7 @@ def import_command(
     else:
         out.print(f"imported {result['imported']} of {result['read']} message(s) into {result['queue']}")
         for failure in result["failures"][:20]:
-            err.print(f"  [red]failed[/red] {failure['message_id']}: {failure['reason']}")
+            err.print(f"  failed {failure['message_id']}: {failure['reason']}", style="red")
     if result["failed"]:
         raise typer.Exit(EXIT_FAILED)
 
