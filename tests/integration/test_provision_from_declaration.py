@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from movie_events import aws as clients
-from movie_events.settings import Env
+from movie_events.settings import Env, Resources
 from moviepipe.deployment import DEPLOYMENT, Deployment
 from moviepipe.local.embedded_aws import EmbeddedAWS
 from moviepipe.local.provision import Provisioned, provision
@@ -103,4 +103,10 @@ def test_every_functions_environment_resolves_to_the_created_resources(aws: Embe
     assert consumer[Env.IDEMPOTENCY_TABLE_NAME] == provisioned.tables["idempotency"].name
     assert consumer[Env.EMAIL_RECIPIENTS] == "a@example.com,b@example.com"
     assert provisioned.environment("outbox_relay") == {Env.EVENTS_TOPIC_ARN: provisioned.topics["events"]}
-    assert provisioned.environment("movies_api") == {Env.MOVIES_TABLE_NAME: provisioned.tables["movies"].name}
+    assert provisioned.environment("movies_api") == {
+        Env.MOVIES_TABLE_NAME: provisioned.tables["movies"].name,
+        Env.IDEMPOTENCY_TABLE_NAME: provisioned.tables["idempotency"].name,
+        Env.MOVIES_API_IDEMPOTENCY_TTL_SECONDS: str(Resources.MOVIES_API_IDEMPOTENCY_TTL_SECONDS),
+        Env.MOVIES_API_REQUIRE_IF_MATCH: "false",
+    }
+    assert consumer[Env.LEGACY_DEDUP_WINDOW_SECONDS] == str(Resources.LEGACY_DEDUP_WINDOW_SECONDS)
