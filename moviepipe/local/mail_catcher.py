@@ -21,7 +21,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-from moviepipe.local.wsgi import WSGIApp, read_body
+from moviepipe.local.wsgi import WSGIApp, call_buffered, read_body
 
 SESV2_SEND_PATH = "/v2/email/outbound-emails"
 
@@ -163,14 +163,8 @@ class MailCatcher:
         if environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") != SESV2_SEND_PATH:
             return self._app(environ, start_response)
         request_body = read_body(environ)
-        status_holder: list[str] = []
-
-        def capture_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
-            status_holder.append(status)
-            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
-
-        response = b"".join(self._app(environ, capture_start_response))
-        if status_holder and status_holder[0].startswith("200"):
+        status, response = call_buffered(self._app, environ, start_response)
+        if status.startswith("200"):
             try:
                 message_id = str(json.loads(response).get("MessageId", ""))
             except (json.JSONDecodeError, AttributeError):

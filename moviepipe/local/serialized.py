@@ -18,6 +18,8 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
+from moviepipe.local.wsgi import call_buffered
+
 #: The ``X-Amz-Target`` prefix of DynamoDB's JSON protocol (``DynamoDB_20120810.PutItem``) and of
 #: DynamoDB Streams' (``DynamoDBStreams_20120810.GetRecords``).
 DYNAMODB_TARGET_PREFIX = "DynamoDB"
@@ -35,10 +37,4 @@ class SerializedDynamoDB:
             return self.app(environ, start_response)  # type: ignore[no-any-return]
         with self._lock:
             # The response is produced inside the lock: moto may do its work lazily while iterating.
-            result = self.app(environ, start_response)
-            try:
-                return [b"".join(result)]
-            finally:
-                close = getattr(result, "close", None)
-                if close is not None:
-                    close()
+            return [call_buffered(self.app, environ, start_response)[1]]

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from consumers.email_notification.adapters.dlq import ERROR_CODE
-from moviepipe.local.wsgi import WSGIApp, read_body
+from moviepipe.local.wsgi import WSGIApp, call_buffered, read_body
 
 _TARGET_PREFIX = "AmazonSQS."
 UNSUPPORTED_ACTIONS = ("StartMessageMoveTask", "ListMessageMoveTasks", "CancelMessageMoveTask")
@@ -48,14 +48,8 @@ class SqsFront:
         if action != "SendMessage":
             return self._app(environ, start_response)
         body = read_body(environ)
-        statuses: list[str] = []
-
-        def capture(status: str, headers: Any, exc_info: Any = None) -> Any:
-            statuses.append(status)
-            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
-
-        response = b"".join(self._app(environ, capture))
-        if statuses and statuses[0].startswith("200") and _has_error_code(body):
+        status, response = call_buffered(self._app, environ, start_response)
+        if status.startswith("200") and _has_error_code(body):
             with self._lock:
                 self._dead_lettered += 1
         return [response]
