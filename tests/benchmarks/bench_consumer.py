@@ -60,6 +60,7 @@ from moviepipe.local.sqs_events import LambdaSqsEvent, to_lambda_event
 from moviepipe.local.triggers import Handler, Invocation, SqsTrigger, invoke
 from producers import EventPublisher
 from tests.benchmarks.common import LATENCY_SECONDS, embedded_aws, verdict
+from tests.benchmarks.report import Report
 from tests.support.fakes import FakeSender, InMemoryPersistenceLayer
 from tests.support.latency import simulated_latency
 
@@ -275,7 +276,7 @@ def _latency_only() -> dict[str, float]:
     return {"ours": ours, "base": base}
 
 
-def run(console: Console) -> bool:
+def run(console: Console, report: Report) -> bool:
     with _quiet():
         http = _over_http()
         sleep_only = _latency_only()

@@ -31,6 +31,7 @@ from moviepipe.dlq.operations import ReplayRequest, replay
 from moviepipe.dlq.replay import METHOD_RECEIVE, ReplayOptions
 from moviepipe.dlq.sqs import Queues
 from tests.benchmarks.common import LATENCY_SECONDS, embedded_aws, timed, verdict
+from tests.benchmarks.report import Report
 from tests.support.latency import simulated_latency
 from tests.support.memory_sqs import MemorySqs
 
@@ -204,7 +205,7 @@ def _table(title: str, rows: list[tuple[str, Figures]]) -> Table:
     return table
 
 
-def run(console: Console) -> bool:
+def run(console: Console, report: Report) -> bool:
     console = Console(file=console.file, width=max(console.width, WIDTH), force_terminal=console.is_terminal)
     rows = [
         (ONE, _on_stand_in(_one_at_a_time, ONE_AT_A_TIME_SAMPLE)),

@@ -8,6 +8,7 @@ from rich.table import Table
 from movie_events import MovieCreated, aws
 from producers import EventPublisher
 from tests.benchmarks.common import LATENCY_SECONDS, embedded_aws, timed, verdict
+from tests.benchmarks.report import Report
 from tests.support.latency import simulated_latency
 
 EVENTS = 1_000
@@ -22,7 +23,7 @@ def _events() -> list[MovieCreated]:
     ]
 
 
-def run(console: Console) -> bool:
+def run(console: Console, report: Report) -> bool:
     with embedded_aws():
         # No subscription: moto fans a message out to SQS inside the Publish call (real SNS does it
         # after answering) and its queues slow down as they fill, which would measure moto, not us.
