@@ -42,7 +42,9 @@ MAX_GENRES = 50
 def _clean_text(value: str) -> str:
     # CR/LF and other control characters in an id or title are never legitimate and are the raw
     # material of header injection; refusing them at the contract keeps every consumer safe.
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+    # isprintable() (C speed) is False for every control character, so the character scan runs only
+    # for the rare value that holds something unprintable.
+    if not value.isprintable() and any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
         raise ValueError("must not contain control characters (such as CR or LF)")
     if not value.strip():
         raise ValueError("must not be blank")

@@ -31,12 +31,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parseaddr
 from functools import cache
-from typing import Any
-
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from typing import TYPE_CHECKING, Any
 
 from consumers.email_notification.logic.failures import PermanentError
 from movie_events import MovieCreated, MovieDeleted, MovieEvent, MovieUpdated
+
+if TYPE_CHECKING:
+    from jinja2 import Template
 
 #: Longest subject produced. RFC 5322 allows 998 characters a line, but mail clients show about 70;
 #: 150 keeps the title readable and the id visible.
@@ -82,9 +83,18 @@ class Change:
 
 
 @cache
-def _environment() -> Environment:
-    # Built on first use, not at import, to keep the handler's cold start short.
-    return Environment(
+def _templates() -> tuple[Template, Template]:
+    """The text and HTML templates, compiled once per process.
+
+    jinja2 is imported here, on the first render, not when the handler module is imported: its import
+    (regex tables for the lexer) is a large part of a cold start, and an import of the handler that
+    never renders (the local stack's declaration checks, the packaging test) need not pay it.
+    ``auto_reload=False``: the templates ship inside the zip and never change in a running process, so
+    no ``stat`` of the template file per render.
+    """
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    env = Environment(
         loader=PackageLoader("consumers.email_notification", "templates"),
         autoescape=select_autoescape(
             enabled_extensions=("html.j2",), disabled_extensions=("txt.j2",), default=True
@@ -93,7 +103,9 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,
     )
+    return env.get_template("email.txt.j2"), env.get_template("email.html.j2")
 
 
 def header_safe(value: str) -> str:
@@ -217,11 +229,15 @@ def _date(event: MovieEvent) -> str:
 
 def message_id(event_id: str, sender: str) -> str:
     """``<uuid5-of-the-event-id@sender's domain>``: the same event always gets the same Message-ID."""
+    return f"<{uuid.uuid5(MESSAGE_ID_NAMESPACE, event_id).hex}@{_message_id_domain(sender)}>"
+
+
+@cache
+def _message_id_domain(sender: str) -> str:
     # The sender may carry a display name ("Movies <movies@example.com>"): take the address's domain.
+    # Cached: the sender is configuration, the same for every email, and parseaddr is not cheap.
     domain = parseaddr(sender)[1].rpartition("@")[2]
-    if not _DOMAIN.fullmatch(domain):
-        domain = "moviepipe.invalid"
-    return f"<{uuid.uuid5(MESSAGE_ID_NAMESPACE, event_id).hex}@{domain}>"
+    return domain if _DOMAIN.fullmatch(domain) else "moviepipe.invalid"
 
 
 def _base64_body(text: str) -> str:
@@ -232,10 +248,10 @@ def _base64_body(text: str) -> str:
 
 def render(event: MovieEvent, *, sender: str) -> RenderedEmail:
     """The email for ``event``. Raises :class:`PermanentError` for text that cannot be encoded."""
-    env = _environment()
+    text_template, html_template = _templates()
     context = _context(event)
-    text = env.get_template("email.txt.j2").render(context)
-    html = env.get_template("email.html.j2").render(context)
+    text = text_template.render(context)
+    html = html_template.render(context)
     subject = subject_for(event)
     mime = "".join(
         (

@@ -22,7 +22,7 @@ def test_defaults_and_parsing() -> None:
     config = ConsumerConfig.from_env(BASE)
     assert config.recipients == ("a@example.com", "b@example.com")
     assert config.idempotency_ttl_seconds == 1_209_600
-    assert config.batch_concurrency == 10
+    assert config.batch_concurrency == 50  # fits a batch of up to 50 lanes; docs/consumer.md
     assert config.dead_letter_queue_url is None
     assert config.legacy_dedup_window_seconds == 900  # between SQS FIFO's 5 minutes and an hour
 

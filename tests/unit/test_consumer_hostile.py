@@ -138,10 +138,10 @@ def test_a_lane_key_that_raises_only_isolates_its_record(monkeypatch: pytest.Mon
 
     real_key = consumer_module.event_id_of
 
-    def lane_key(raw: dict[str, Any]) -> str | None:
+    def lane_key(raw: dict[str, Any], *cache: Any) -> str | None:
         if raw["messageId"] == "2":
             raise RecursionError("planning blew up")
-        return real_key(raw)
+        return real_key(raw, *cache)
 
     records = [sqs_record(good(n).to_json(), message_id=str(n)) for n in range(5)]
     lanes = plan_lanes(records, lane_key)

@@ -227,3 +227,42 @@ def test_legacy_parse_matches_event_id_used_as_lane() -> None:
     raw = record(legacy, "1")
     assert event_id_of(raw) == parse_event(legacy, {"Type": "MovieCreated"}).id
     assert event_id_of(record("{", "2")) is None
+
+
+def test_each_record_is_parsed_once_per_invocation_and_planning_failures_are_reparsed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Planning's parse is reused by the record's processing (one parse per record); a record planning
+    could not parse is parsed again by its processing, which dead-letters it with the parser's reason."""
+    from consumers.email_notification.logic import consumer as consumer_module
+
+    real = consumer_module.parse_message
+    parsed: list[str] = []
+
+    def counting(body: Any, *args: Any, **kwargs: Any) -> Any:
+        parsed.append(str(body))
+        return real(body, *args, **kwargs)
+
+    monkeypatch.setattr(consumer_module, "parse_message", counting)
+    h = Harness()
+    records = [record(created(n), str(n)) for n in range(6)] + [record("{", "bad")]
+    assert h.run(*records) == []
+    assert len(h.sender.sent) == 6
+    assert h.dlq is not None and [(r.message_id, f.code) for r, f in h.dlq.messages] == [
+        ("bad", "MalformedMessage")
+    ]
+    good = [body for body in parsed if body != "{"]
+    assert len(good) == 6 and len(set(good)) == 6  # each good record once
+    assert parsed.count("{") == 2  # planning, then its own processing
+
+
+def test_a_cached_parse_is_used_only_for_the_very_same_record_object() -> None:
+    from consumers.email_notification.logic.consumer import ParseCache, event_id_of, parsed_record
+
+    cache: ParseCache = {}
+    first = record(created(1), "1")
+    assert event_id_of(first, cache) is not None
+    twin = dict(first, body=created(2).to_json())  # another object: never served first's parse
+    assert parsed_record(twin, cache).event.movie_id == "m2"
+    assert parsed_record(first, cache).event.movie_id == "m1"
+    assert cache == {}  # each parse is handed out once

@@ -38,7 +38,7 @@ from consumers.email_notification.logic import metrics as m
 from consumers.email_notification.logic.batch import ConcurrentBatchProcessor
 from consumers.email_notification.logic.failures import AMBIGUOUS_SEND, Failure, Kind, classify
 from consumers.email_notification.rendering import render
-from movie_events import MovieEvent, legacy_window_event_id, parse_message
+from movie_events import MovieEvent, ParsedMessage, legacy_window_event_id, parse_message
 
 #: Prefix of every idempotency key. Fixed on purpose: Powertools' default prefix is the Lambda function
 #: name plus the Python qualname, so renaming the function or moving code would make every event look
@@ -101,17 +101,40 @@ def _received_at(record: SQSRecord) -> datetime:
     return datetime.fromtimestamp(_sent_ms(record.raw_event) / 1000, UTC)
 
 
-def event_id_of(raw_record: dict[str, Any]) -> str | None:
+#: Parsed messages of one invocation, by the identity of their raw record: planning parses each record
+#: to find its lane, and the record's processing then reuses that parse instead of paying for it twice.
+ParseCache = dict[int, tuple[dict[str, Any], ParsedMessage]]
+
+
+def _parse(raw_record: dict[str, Any]) -> ParsedMessage:
+    record = SQSRecord(raw_record)
+    return parse_message(record.body, raw_record.get("messageAttributes"), received_at=_received_at(record))
+
+
+def event_id_of(raw_record: dict[str, Any], cache: ParseCache | None = None) -> str | None:
     """The lane key of a raw SQS record: its event id (a legacy message's content id, so its copies
     share a lane), or None if it does not parse — it then gets a lane of its own and its processing
-    reports why. Never raises: planning must not fail the batch for one record."""
+    reports why. Never raises: planning must not fail the batch for one record.
+
+    With ``cache``, a successful parse is kept for the record's processing (:func:`parsed_record`).
+    """
     try:
-        record = SQSRecord(raw_record)
-        return parse_message(
-            record.body, raw_record.get("messageAttributes"), received_at=_received_at(record)
-        ).event.id
+        parsed = _parse(raw_record)
     except Exception:  # noqa: BLE001 - whatever it is, the record's own processing meets it again
         return None
+    if cache is not None:
+        cache[id(raw_record)] = (raw_record, parsed)
+    return parsed.event.id
+
+
+def parsed_record(raw_record: dict[str, Any], cache: ParseCache) -> ParsedMessage:
+    """The record's parse from planning if there is one (the very same dict object), else a fresh one.
+    A record planning could not parse is parsed here again, so its failure is raised and classified in
+    its own processing, exactly as without the cache."""
+    hit = cache.pop(id(raw_record), None)
+    if hit is not None and hit[0] is raw_record:
+        return hit[1]
+    return _parse(raw_record)
 
 
 class EmailConsumer:
@@ -168,10 +191,13 @@ class EmailConsumer:
             key_prefix=IDEMPOTENCY_KEY_PREFIX,
         )
         counts = m.Counts()
-        processor = ConcurrentBatchProcessor(self.config.batch_concurrency, lane_key=event_id_of)
+        cache: ParseCache = {}
+        processor = ConcurrentBatchProcessor(
+            self.config.batch_concurrency, lane_key=lambda raw: event_id_of(raw, cache)
+        )
 
         def record_handler(record: SQSRecord) -> Outcome:
-            return self._process(record, send_once, counts)
+            return self._process(record, send_once, counts, cache)
 
         try:
             return dict(
@@ -183,16 +209,14 @@ class EmailConsumer:
             m.publish(self._metrics, counts)
 
     # -- one record --------------------------------------------------------------------------------
-    def _process(self, record: SQSRecord, send_once: Any, counts: m.Counts) -> Outcome:
+    def _process(self, record: SQSRecord, send_once: Any, counts: m.Counts, cache: ParseCache) -> Outcome:
         try:
             # On-call reads receive_count to tell a first attempt from the last one before the redrive.
             self._logger.thread_safe_append_keys(
                 message_id=record.message_id,
                 receive_count=record.raw_event.get("attributes", {}).get("ApproximateReceiveCount"),
             )
-            event, legacy = parse_message(
-                record.body, record.raw_event.get("messageAttributes"), received_at=_received_at(record)
-            )
+            event, legacy = parsed_record(record.raw_event, cache)
             if legacy and self._legacy_windows is not None:
                 start = self._legacy_windows.window_start(event.id, _sent_ms(record.raw_event))
                 event = event.model_copy(update={"id": legacy_window_event_id(event.id, start)})
