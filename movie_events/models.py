@@ -12,6 +12,7 @@ into them, and ``docs/schemas/*.json`` is generated from them. Rules, and why:
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Final, Literal, Self, TypeAlias
@@ -64,9 +65,15 @@ Genres: TypeAlias = Annotated[list[Genre], Field(max_length=MAX_GENRES)]
 
 
 class _Open(BaseModel):
-    """Base for payloads: tolerant of unknown fields, strict on the known ones."""
+    """Base for payloads: tolerant of unknown fields, strict on the known ones.
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    ``defer_build``: validators are built on first use, not at import — a process that only needs the
+    field types (the movies API) never pays for building the event models. A multi-threaded user calls
+    :func:`build_models` first, from one thread: pydantic's deferred build is not thread-safe in every
+    version (pydantic#11849, #13419).
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
 
 class MovieData(_Open):
@@ -106,7 +113,7 @@ EventType: TypeAlias = Literal["MovieCreated", "MovieUpdated", "MovieDeleted"]
 class _CloudEvent(BaseModel):
     """CloudEvents 1.0 structured-mode envelope shared by all movie events."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
     event_type: ClassVar[EventType]
 
@@ -173,3 +180,24 @@ EVENT_CLASSES: dict[str, type[MovieCreated] | type[MovieUpdated] | type[MovieDel
     cls.event_type: cls for cls in (MovieCreated, MovieUpdated, MovieDeleted)
 }
 EVENT_TYPES: tuple[str, ...] = tuple(EVENT_CLASSES)
+
+
+_build_lock = threading.Lock()
+
+
+def build_models() -> None:
+    """Build every deferred model of the contract now (idempotent, thread-safe: serialised here).
+
+    Call it once before validating events from several threads (the email consumer does, when it is
+    built), so that no two threads ever run pydantic's deferred build of one model at the same time.
+    """
+    with _build_lock:
+        for model in (
+            MovieData,
+            PreviousMovieValues,
+            MovieUpdatedData,
+            MovieDeletedData,
+            *EVENT_CLASSES.values(),
+        ):
+            if not model.__pydantic_complete__:
+                model.model_rebuild()

@@ -79,9 +79,14 @@ class EventPublisher:
     :param topic_arn: the topic; defaults to ``$EVENTS_TOPIC_ARN``.
     :param sns_client: a boto3 SNS client; defaults to one from :func:`movie_events.aws.client`.
     :param max_attempts: attempts per event for entries PublishBatch reports as failed.
-    :param max_workers: PublishBatch calls in flight at once (standard topics only; FIFO topics publish
-        their batches one after another so that per-movie order holds).
+    :param max_workers: PublishBatch calls in flight at once in :meth:`publish_many` (standard topics
+        only; FIFO topics publish their batches one after another so that per-movie order holds). Each
+        worker holds one HTTP connection: keep it at or below the SNS client's ``max_pool_connections``
+        (10 by default). Default :attr:`DEFAULT_MAX_WORKERS`.
     """
+
+    #: PublishBatch calls in flight by default: 4 x 10 entries, well inside SNS's publish quotas.
+    DEFAULT_MAX_WORKERS = 4
 
     def __init__(
         self,
@@ -91,7 +96,7 @@ class EventPublisher:
         max_attempts: int = 5,
         base_delay: float = 0.05,
         max_delay: float = 2.0,
-        max_workers: int = 4,
+        max_workers: int = DEFAULT_MAX_WORKERS,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.topic_arn = topic_arn or require_env(Env.EVENTS_TOPIC_ARN)
@@ -100,7 +105,9 @@ class EventPublisher:
         self._max_attempts = max(1, max_attempts)
         self._base_delay = base_delay
         self._max_delay = max_delay
-        self._max_workers = max(1, max_workers)
+        if max_workers < 1:
+            raise ValueError(f"max_workers must be at least 1, not {max_workers}")
+        self.max_workers = max_workers
         self._sleep = sleep
 
     # -- one event ---------------------------------------------------------------------------------
@@ -134,10 +141,10 @@ class EventPublisher:
         pending = entries
         while pending:
             batches = list(_chunk(pending))
-            if self.fifo or self._max_workers == 1 or len(batches) == 1:
+            if self.fifo or self.max_workers == 1 or len(batches) == 1:
                 outcomes = [self._send_batch(batch) for batch in batches]
             else:
-                with ThreadPoolExecutor(max_workers=min(self._max_workers, len(batches))) as pool:
+                with ThreadPoolExecutor(max_workers=min(self.max_workers, len(batches))) as pool:
                     outcomes = list(pool.map(self._send_batch, batches))
             retry: list[_Entry] = []
             for published, retryable, permanent in outcomes:

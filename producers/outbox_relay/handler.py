@@ -13,6 +13,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from movie_events.models import build_models
 from movie_events.settings import Env, require_env
 from producers.outbox_relay.processor import OutboxBatchProcessor, relay
 from producers.publisher import EventPublisher
@@ -20,7 +21,12 @@ from producers.publisher import EventPublisher
 
 @functools.cache
 def batch_processor() -> OutboxBatchProcessor:
-    """The processor and its publisher, built once per execution environment."""
+    """The processor and its publisher, built once per execution environment.
+
+    The contract's models are built here, once, through the thread-safe :func:`build_models` (they are
+    deferred at import): the local stack runs this relay beside the consumer in one process.
+    """
+    build_models()
     return OutboxBatchProcessor(EventPublisher(require_env(Env.EVENTS_TOPIC_ARN)))
 
 

@@ -22,6 +22,8 @@ PAGE = Path(__file__).resolve().parents[2] / "docs" / "benchmarks.md"
 
 def main(argv: list[str]) -> int:
     console = Console()
+    if not console.is_terminal:  # piped (rich assumes 80 columns then): keep wide tables on one line each
+        console = Console(width=160)
     report = Report(console)
     wanted = set(argv)
     failures = 0

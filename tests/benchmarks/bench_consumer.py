@@ -1,34 +1,41 @@
-"""Email consumer: a batch of 10 under 20 ms per AWS call, vs sequential Powertools and vs the limit.
+"""Email consumer: batch latency against its floor and against Powertools, CPU per record, cold start.
 
-Measured side by side in this run:
+All measured side by side in one run, each point the median of several batches with its spread:
 
-* **handler** — ``EmailConsumer.handle`` (records in parallel lanes), median of several batches;
-* **baseline** — Powertools' plain ``BatchProcessor`` + ``idempotent_function`` doing the same work per
-  record (parse, PutItem, render, SendEmail, UpdateItem) one record after another;
-* **limit** — 3 sequential calls per record, records in parallel: 3 x 20 ms = 60 ms.
+* **handler** — ``EmailConsumer.handle``: records in parallel lanes on min(lanes, ``BATCH_CONCURRENCY``)
+  threads (default 50: concurrency that fits the batch);
+* **peer** — what a competent engineer writes in ten lines: Powertools' documented ``BatchProcessor`` +
+  ``idempotent_function``, the records mapped over a thread pool of the *same size* as the handler's, the
+  email built with the standard library (``email.message.EmailMessage``, text + HTML alternatives and
+  the same custom headers) and sent as SES v2 *raw* content. Raw is the fair peer: it sends the email
+  the handler sends (same headers, same parts, same SES operation). The *simple content* variant (SES
+  builds the MIME from subject + bodies + ``Headers``) is shown too: it spends no MIME CPU in the
+  function, but cannot set the Date and Message-ID the handler derives from the event;
+* **sequential** — the same Powertools code with no thread pool (records one after another);
+* **floor** — 3 sequential AWS calls per record (PutItem in-progress, SendEmail, UpdateItem complete),
+  ``ceil(batch / threads)`` waves of them: 60 ms when every record has a thread.
 
-Each is measured twice. *Over HTTP*: against the embedded moto server with 20 ms added before each
-request. Moto runs in this process and spends about 5 ms of CPU per call while holding the GIL, which no
-number of threads can overlap: 30 calls cost some 150-250 ms of CPU whatever the handler does, so the
-60 ms limit cannot be approached there; that CPU floor is measured (same handler, no added latency) and
-printed. *Latency only*: the same handler and baseline with in-memory stand-ins for DynamoDB and SES that
-just sleep 20 ms per call, which isolates what the targets are about — how well the handler overlaps
-network round trips. The targets are judged on that pair; the HTTP pair is reported beside it.
-
-Also: the cold-start import time of the handler module beside a bare ``import aws_lambda_powertools,
-boto3``, each in fresh interpreters, median of several runs.
+*Latency only* (the targets): in-memory stand-ins for DynamoDB (the Powertools persistence semantics) and
+SES that sleep 20 ms per call, which isolates what the targets are about — overlapping round trips with
+little CPU. *Over HTTP* (secondary, labelled): the embedded moto server with 20 ms added per request;
+moto serves each call with ~5 ms of CPU in this process under the GIL, so that table measures moto.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
 from typing import Any, cast
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -41,15 +48,22 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from rich.console import Console
-from rich.table import Table
 
 from consumers.email_notification import handler
 from consumers.email_notification.adapters import EmailSender, SesEmailSender
-from consumers.email_notification.config import ConsumerConfig
+from consumers.email_notification.config import DEFAULT_CONCURRENCY, ConsumerConfig
 from consumers.email_notification.logic.consumer import EmailConsumer, idempotency_payload
-from consumers.email_notification.rendering import render
-from movie_events import MovieCreated, aws, parse_event
+from consumers.email_notification.rendering import (
+    EVENT_ID_HEADER,
+    MOVIE_ID_HEADER,
+    RenderedEmail,
+    _context,
+    _templates,
+    subject_for,
+)
+from movie_events import MovieCreated, MovieEvent, aws, parse_event
 from moviepipe.deployment import DEPLOYMENT
+from moviepipe.local.lambda_context import LocalLambdaContext
 from moviepipe.local.provision import (
     Messaging,
     provision_idempotency_table,
@@ -59,22 +73,60 @@ from moviepipe.local.provision import (
 from moviepipe.local.sqs_events import LambdaSqsEvent, to_lambda_event
 from moviepipe.local.triggers import Handler, Invocation, SqsTrigger, invoke
 from producers import EventPublisher
-from tests.benchmarks.common import LATENCY_SECONDS, embedded_aws, verdict
+from tests.benchmarks.common import LATENCY_SECONDS, embedded_aws, median_spread, plain, ratio_spread, verdict
 from tests.benchmarks.report import Report
 from tests.support.fakes import FakeSender, InMemoryPersistenceLayer
 from tests.support.latency import simulated_latency
 
 BATCH = 10
-ROUNDS = 5
+#: Batches per point (median and min-max over them). Each batch is new events: no duplicates.
+ROUNDS = int(os.environ.get("BENCH_CONSUMER_ROUNDS", "7"))
+#: Batches per handler over HTTP (moto).
+HTTP_ROUNDS = int(os.environ.get("BENCH_CONSUMER_HTTP_ROUNDS", "3"))
 CALLS_PER_RECORD = 3
-TARGET_VS_LIMIT = 1.5
-TARGET_SPEEDUP = 5.0
-IMPORT_RUNS = 7
+#: Batch sizes and thread counts of the latency plot; DEFAULT_CONCURRENCY is what an unset
+#: BATCH_CONCURRENCY gives (min(lanes, 50) threads), 10 the former default.
+SIZES = (1, 10, 25, 50, 100)
+CONCURRENCIES = (10, DEFAULT_CONCURRENCY)
+#: Targets of issue 13.
+TARGET_CPU_MS = 0.4
+TARGET_B10_VS_FLOOR = 1.1
+TARGET_VS_PEER = 1.2
+TARGET_B100_VS_FLOOR = 1.4
+TARGET_IMPORT = 1.3
+IMPORT_RUNS = int(os.environ.get("BENCH_IMPORT_RUNS", "7"))
+CPU_BATCHES = 20
+CPU_RUNS = 5
+PLOT = Path(__file__).resolve().parents[2] / "docs" / "benchmarks-consumer.png"
 
 CONSUMER = DEPLOYMENT.function("email_notification")
 SENDER = str(DEPLOYMENT.settings["email_sender"])
 RECIPIENTS = tuple(DEPLOYMENT.settings["email_recipients"])
 _counter = [0]
+
+#: What each handler's documented Powertools pattern imports at module level (the cold-start baseline):
+#: the utilities the Powertools docs show for that kind of function, plus boto3.
+DOCUMENTED_IMPORTS = {
+    "consumers.email_notification.handler": (
+        "from aws_lambda_powertools import Logger, Metrics; "
+        "from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response; "
+        "from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord; "
+        "from aws_lambda_powertools.utilities.idempotency import "
+        "DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function; import boto3"
+    ),
+    "producers.movies_api.handler": (
+        "from aws_lambda_powertools import Logger; "
+        "from aws_lambda_powertools.event_handler import APIGatewayRestResolver; "
+        "from aws_lambda_powertools.utilities.idempotency import "
+        "DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function; import boto3"
+    ),
+    "producers.outbox_relay.handler": (
+        "from aws_lambda_powertools import Logger; "
+        "from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response; "
+        "from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord; "
+        "import boto3"
+    ),
+}
 
 
 class _SlowStore(InMemoryPersistenceLayer):
@@ -134,33 +186,6 @@ def _ours(config: ConsumerConfig, sender: EmailSender, persistence: BasePersiste
     return consumer.handle
 
 
-def _baseline(config: ConsumerConfig, sender: EmailSender, persistence: BasePersistenceLayer) -> Handler:
-    """The sequential reference: Powertools as documented, no concurrency, same calls per record."""
-    idempotency = IdempotencyConfig(
-        event_key_jmespath="id",
-        payload_validation_jmespath="[type, data]",
-        expires_after_seconds=config.idempotency_ttl_seconds,
-    )
-
-    @idempotent_function(data_keyword_argument="event", persistence_store=persistence, config=idempotency)
-    def send(event: dict[str, Any], movie: Any) -> dict[str, str]:
-        return {"messageId": sender.send(render(movie, sender=config.sender))}
-
-    def record_handler(record: SQSRecord) -> Any:
-        movie = parse_event(record.body, record.raw_event.get("messageAttributes"))
-        return send(event=idempotency_payload(movie), movie=movie)
-
-    def run(batch: dict[str, Any], context: Any) -> dict[str, Any]:
-        idempotency.register_lambda_context(context)
-        processor = BatchProcessor(event_type=EventType.SQS)
-        response = process_partial_response(
-            event=batch, record_handler=record_handler, processor=processor, context=context
-        )
-        return dict(response)
-
-    return run
-
-
 def _median_time(run: Handler, batches: list[LambdaSqsEvent], trigger: SqsTrigger | None = None) -> float:
     """Median time of the handler over the batches, each invoked as the event source does (with
     ``trigger``: the SQS event source's own invoke and settle; without: the same invocation rules on
@@ -187,12 +212,10 @@ def _unset(event: dict[str, Any], context: Any) -> Any:
 
 
 def _import_time(statement: str) -> float:
+    """Seconds ``statement`` takes in a fresh interpreter."""
     code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
-    runs = []
-    for _ in range(IMPORT_RUNS):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-        runs.append(float(out.stdout.strip()))
-    return statistics.median(runs)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip())
 
 
 @contextmanager
@@ -227,131 +250,385 @@ def _over_http() -> dict[str, float]:
             ses = SesEmailSender(aws.client("sesv2"), sender=config.sender, recipients=config.recipients)
             return ses, DynamoDBPersistenceLayer(table_name=table, boto3_client=aws.client("dynamodb"))
 
-        warmup, *batches = _batches(trigger, messaging, 3 * ROUNDS + 1)
+        warmup, *batches = _batches(trigger, messaging, 3 * HTTP_ROUNDS + 1)
         _median_time(_ours(config, *wired()), [warmup], trigger)  # imports, templates, connection pools
-        floor = _median_time(_ours(config, *wired()), batches[:ROUNDS], trigger)
+        floor = _median_time(_ours(config, *wired()), batches[:HTTP_ROUNDS], trigger)
         with simulated_latency(LATENCY_SECONDS) as calls:
-            ours_run, base_run = _ours(config, *wired()), _baseline(config, *wired())
+            ours_run, base_run = _ours(config, *wired()), _powertools(config, *wired())
         # The trigger's own client was created outside the block: its deletes are neither slowed nor counted.
-        ours = _median_time(ours_run, batches[ROUNDS : 2 * ROUNDS], trigger)
+        ours = _median_time(ours_run, batches[HTTP_ROUNDS : 2 * HTTP_ROUNDS], trigger)
         ours_calls = calls.total
-        base = _median_time(base_run, batches[2 * ROUNDS :], trigger)
+        base = _median_time(base_run, batches[2 * HTTP_ROUNDS :], trigger)
         base_calls = calls.total - ours_calls
     return {
         "ours": ours,
         "base": base,
         "floor": floor,
-        "ours_calls": ours_calls / ROUNDS,
-        "base_calls": base_calls / ROUNDS,
+        "ours_calls": ours_calls / HTTP_ROUNDS,
+        "base_calls": base_calls / HTTP_ROUNDS,
     }
 
 
-def _latency_only() -> dict[str, float]:
-    config = ConsumerConfig(
-        idempotency_table="-", sender=SENDER, recipients=RECIPIENTS, batch_concurrency=BATCH
-    )
-    batches = [
+def _events_n(size: int) -> list[MovieCreated]:
+    events: list[MovieCreated] = []
+    while len(events) < size:
+        events += _events()
+    return events[:size]
+
+
+def _sqs_batch(size: int) -> LambdaSqsEvent:
+    """A Lambda SQS event of ``size`` new events (never on a queue: the latency-only runs)."""
+    records = [
         {
-            "Records": [
-                {
-                    "messageId": f"{_counter[0]}-{i}",
-                    "receiptHandle": "-",
-                    "body": event.to_json(),
-                    "attributes": {},
-                    "messageAttributes": {},
-                    "md5OfBody": "-",
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
-                    "awsRegion": "us-east-1",
-                }
-                for i, event in enumerate(_events())
-            ]
+            "messageId": f"{_counter[0]}-{i}",
+            "receiptHandle": "-",
+            "body": event.to_json(),
+            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": str(int(time.time() * 1000))},
+            "messageAttributes": {},
+            "md5OfBody": "-",
+            "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
+            "awsRegion": "us-east-1",
         }
-        for _ in range(2 * ROUNDS + 1)
+        for i, event in enumerate(_events_n(size))
     ]
-    typed = cast(list[LambdaSqsEvent], batches)
-    _median_time(_ours(config, FakeSender(), InMemoryPersistenceLayer()), typed[:1])  # warm-up
-    ours = _median_time(_ours(config, FakeSender(LATENCY_SECONDS), _SlowStore()), typed[1 : ROUNDS + 1])
-    base = _median_time(_baseline(config, FakeSender(LATENCY_SECONDS), _SlowStore()), typed[ROUNDS + 1 :])
-    return {"ours": ours, "base": base}
+    return cast(LambdaSqsEvent, {"Records": records})
+
+
+# -- the peer: Powertools as documented, records over a thread pool ----------------------------------
+class _ThreadedBatchProcessor(BatchProcessor):
+    """Powertools' BatchProcessor with its records mapped over a thread pool (the whole change)."""
+
+    def __init__(self, workers: int) -> None:
+        super().__init__(event_type=EventType.SQS)
+        self.workers = workers
+
+    def process(self) -> list[tuple[Any, ...]]:
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            return list(pool.map(self._process_record, self.records))
+
+
+def _stdlib_email(movie: MovieEvent, sender: str) -> RenderedEmail:
+    """The email as the standard library builds it: same templates, parts and headers as the handler's."""
+    text_template, html_template = _templates()
+    context = _context(movie)
+    text, html = text_template.render(context), html_template.render(context)
+    subject = subject_for(movie)
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = sender
+    message["Subject"] = subject
+    message["Date"] = format_datetime(movie.time)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2])
+    message[EVENT_ID_HEADER] = movie.id
+    message[MOVIE_ID_HEADER] = movie.movie_id
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    return RenderedEmail(subject=subject, text=text, html=html, mime=message.as_bytes())
+
+
+def _simple_content(movie: MovieEvent, sender: str) -> RenderedEmail:
+    """SES v2 simple content: the function renders subject and bodies only; SES builds the MIME."""
+    text_template, html_template = _templates()
+    context = _context(movie)
+    text, html = text_template.render(context), html_template.render(context)
+    return RenderedEmail(subject=subject_for(movie), text=text, html=html, mime=b"")
+
+
+def _powertools(
+    config: ConsumerConfig,
+    sender: EmailSender,
+    persistence: BasePersistenceLayer,
+    workers: int = 1,
+    build: Callable[[MovieEvent, str], RenderedEmail] = _stdlib_email,
+) -> Handler:
+    """Powertools as documented; ``workers`` > 1 maps the records over a thread pool (the peer)."""
+    idempotency = IdempotencyConfig(
+        event_key_jmespath="id",
+        payload_validation_jmespath="[type, data]",
+        expires_after_seconds=config.idempotency_ttl_seconds,
+    )
+
+    @idempotent_function(data_keyword_argument="event", persistence_store=persistence, config=idempotency)
+    def send(event: dict[str, Any], movie: Any) -> dict[str, str]:
+        return {"messageId": sender.send(build(movie, config.sender))}
+
+    def record_handler(record: SQSRecord) -> Any:
+        movie = parse_event(record.body, record.raw_event.get("messageAttributes"))
+        return send(event=idempotency_payload(movie), movie=movie)
+
+    def run(batch: dict[str, Any], context: Any) -> dict[str, Any]:
+        idempotency.register_lambda_context(context)
+        processor = _ThreadedBatchProcessor(workers) if workers > 1 else BatchProcessor(EventType.SQS)
+        response = process_partial_response(
+            event=batch, record_handler=record_handler, processor=processor, context=context
+        )
+        return dict(response)
+
+    return run
+
+
+# -- latency only ------------------------------------------------------------------------------------
+def _config(concurrency: int = DEFAULT_CONCURRENCY) -> ConsumerConfig:
+    return ConsumerConfig(
+        idempotency_table="-", sender=SENDER, recipients=RECIPIENTS, batch_concurrency=concurrency
+    )
+
+
+def _threads(size: int, concurrency: int) -> int:
+    return max(1, min(size, concurrency))
+
+
+def _floor(size: int, concurrency: int) -> float:
+    """3 round trips per record, ``ceil(size / threads)`` waves of records."""
+    return math.ceil(size / _threads(size, concurrency)) * CALLS_PER_RECORD * LATENCY_SECONDS
+
+
+def _runs(run: Handler, size: int, rounds: int = ROUNDS) -> list[float]:
+    """Seconds per batch of ``size`` new events, ``rounds`` times (after one warm-up batch)."""
+    _median_time(run, [_sqs_batch(size)])
+    times = []
+    for _ in range(rounds):
+        times.append(_median_time(run, [_sqs_batch(size)]))
+    return times
+
+
+def _slow() -> tuple[EmailSender, BasePersistenceLayer]:
+    return FakeSender(LATENCY_SECONDS), _SlowStore()
+
+
+def _cpu_per_record(run: Handler) -> list[float]:
+    """CPU seconds per record (process time, no latency, one thread), one figure per run."""
+    _median_time(run, [_sqs_batch(BATCH)])
+    figures = []
+    for _ in range(CPU_RUNS):
+        batches = [_sqs_batch(BATCH) for _ in range(CPU_BATCHES)]
+        start = time.process_time()
+        for batch in batches:
+            context = LocalLambdaContext.new_invocation(CONSUMER.suffix, timeout_seconds=30)
+            run(dict(batch), context)
+        figures.append((time.process_time() - start) / (CPU_BATCHES * BATCH))
+    return figures
+
+
+def _latency_only() -> dict[str, Any]:
+    curves: dict[str, dict[int, list[float]]] = {}
+    for concurrency in CONCURRENCIES:
+        curves[f"handler, {concurrency} threads"] = {
+            size: _runs(_ours(_config(concurrency), *_slow()), size) for size in SIZES
+        }
+    curves["peer (EmailMessage + raw), same threads"] = {
+        size: _runs(_powertools(_config(), *_slow(), workers=_threads(size, DEFAULT_CONCURRENCY)), size)
+        for size in SIZES
+    }
+    simple_peer = _powertools(_config(), *_slow(), workers=BATCH, build=_simple_content)
+    sequential = _powertools(_config(), *_slow())
+    return {
+        "curves": curves,
+        "simple": _runs(simple_peer, BATCH),
+        "sequential": _runs(sequential, BATCH, rounds=max(3, ROUNDS // 2)),
+        "cpu": _cpu_per_record(_ours(_config(1), FakeSender(), InMemoryPersistenceLayer())),
+        "cpu_peer": _cpu_per_record(_powertools(_config(1), FakeSender(), InMemoryPersistenceLayer())),
+    }
+
+
+def _plot(curves: dict[str, dict[int, list[float]]]) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5), dpi=100)
+    for label, points in curves.items():
+        sizes = sorted(points)
+        medians = [statistics.median(points[s]) * 1000 for s in sizes]
+        low = [medians[i] - min(points[s]) * 1000 for i, s in enumerate(sizes)]
+        high = [max(points[s]) * 1000 - medians[i] for i, s in enumerate(sizes)]
+        style = "--" if label.startswith("peer") else "-"
+        ax.errorbar(sizes, medians, yerr=[low, high], label=label, marker="o", linestyle=style, capsize=3)
+    for concurrency in CONCURRENCIES:
+        sizes = list(range(1, max(SIZES) + 1))
+        ax.step(
+            sizes,
+            [_floor(s, concurrency) * 1000 for s in sizes],
+            where="post",
+            color="grey",
+            linewidth=1,
+            linestyle=":" if concurrency != DEFAULT_CONCURRENCY else "-",
+            label=f"floor, {concurrency} threads (3 x 20 ms per wave)",
+        )
+    ax.set_xlabel("records per batch")
+    ax.set_ylabel("ms per batch (median; bars: min-max)")
+    ax.set_title("Email consumer, 20 ms per AWS call (latency-only stand-ins)")
+    ax.set_ylim(bottom=0)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(PLOT)
+    plt.close(fig)
+    return PLOT
+
+
+def _cold_starts() -> list[tuple[str, list[float], list[float]]]:
+    """(handler, its import times, its documented-imports times): fresh interpreters, interleaved so
+    load on the machine hits both alike."""
+    out = []
+    for module, documented in DOCUMENTED_IMPORTS.items():
+        ours: list[float] = []
+        base: list[float] = []
+        for _ in range(IMPORT_RUNS):
+            base.append(_import_time(documented))
+            ours.append(_import_time(f"import {module}"))
+        out.append((module, ours, base))
+    return out
 
 
 def run(console: Console, report: Report) -> bool:
     with _quiet():
-        http = _over_http()
         sleep_only = _latency_only()
-    limit = CALLS_PER_RECORD * LATENCY_SECONDS
+        http = _over_http()
+    curves: dict[str, dict[int, list[float]]] = sleep_only["curves"]
+    default = curves[f"handler, {DEFAULT_CONCURRENCY} threads"]
+    peer = curves["peer (EmailMessage + raw), same threads"]
+    b10_floor = _floor(BATCH, DEFAULT_CONCURRENCY)
+    ours10 = statistics.median(default[BATCH])
+    peer10 = statistics.median(peer[BATCH])
 
-    table = Table(title=f"batch of {BATCH}, {LATENCY_SECONDS * 1000:.0f} ms per AWS call, median of {ROUNDS}")
-    for column in ("", "AWS calls", "ms / batch", "vs limit", "speed-up vs baseline"):
-        table.add_column(column, justify="right")
-    table.add_row(
-        "limit: 3 calls/record, in parallel",
-        str(BATCH * CALLS_PER_RECORD),
-        f"{limit * 1000:.0f}",
-        "1.00x",
-        "",
-    )
-    table.add_row(
-        "handler, latency only",
-        str(BATCH * CALLS_PER_RECORD),
-        f"{sleep_only['ours'] * 1000:.0f}",
-        f"{sleep_only['ours'] / limit:.2f}x",
-        f"{sleep_only['base'] / sleep_only['ours']:.1f}x",
-    )
-    table.add_row(
-        "baseline, latency only",
-        str(BATCH * CALLS_PER_RECORD),
-        f"{sleep_only['base'] * 1000:.0f}",
-        f"{sleep_only['base'] / limit:.2f}x",
-        "1.0x",
-    )
-    table.add_row(
-        "handler over HTTP (moto)",
-        f"{http['ours_calls']:.0f}",
-        f"{http['ours'] * 1000:.0f}",
-        f"{http['ours'] / limit:.2f}x",
-        f"{http['base'] / http['ours']:.1f}x",
-    )
-    table.add_row(
-        "baseline over HTTP (moto)",
-        f"{http['base_calls']:.0f}",
-        f"{http['base'] * 1000:.0f}",
-        f"{http['base'] / limit:.2f}x",
-        "1.0x",
-    )
-    table.add_row(
-        "handler over HTTP, 0 ms added: CPU floor",
-        "",
-        f"{http['floor'] * 1000:.0f}",
-        "",
-        "",
-    )
-    console.print(table)
-    console.print(
-        "baseline = Powertools BatchProcessor + idempotent_function, records one after another. "
-        f"Over HTTP the handler takes {http['ours'] * 1000:.0f} ms against a CPU floor of "
-        f"{http['floor'] * 1000:.0f} ms measured with no added latency (moto serving 30 calls in this "
-        f"process under the GIL, plus botocore, parsing and rendering): the {limit * 1000:.0f} ms of "
-        "simulated round trips are hidden behind it, and the gap to the limit there is moto's."
+    rows: list[list[str]] = [
+        ["floor: 3 calls per record, every record on a thread", f"{b10_floor * 1000:.0f}", "1.00x", ""],
+        [
+            "handler (default settings)",
+            median_spread(default[BATCH]),
+            ratio_spread(default[BATCH], b10_floor),
+            "1.00x",
+        ],
+        [
+            "peer: Powertools + thread pool of 10, EmailMessage + SES raw",
+            median_spread(peer[BATCH]),
+            ratio_spread(peer[BATCH], b10_floor),
+            f"{peer10 / ours10:.2f}x",
+        ],
+        [
+            "peer variant: SES simple content (SES builds the MIME)",
+            median_spread(sleep_only["simple"]),
+            ratio_spread(sleep_only["simple"], b10_floor),
+            f"{statistics.median(sleep_only['simple']) / ours10:.2f}x",
+        ],
+        [
+            "Powertools sequential (documented BatchProcessor)",
+            median_spread(sleep_only["sequential"]),
+            ratio_spread(sleep_only["sequential"], b10_floor),
+            f"{statistics.median(sleep_only['sequential']) / ours10:.1f}x",
+        ],
+    ]
+    report.table(
+        f"Batch of {BATCH}, latency only (20 ms per call), median (min-max) of {ROUNDS} batches",
+        ["", "ms / batch", "vs floor", "handler faster by"],
+        rows,
     )
 
-    bare = _import_time("import aws_lambda_powertools, boto3")
-    ours_import = _import_time("import consumers.email_notification.handler")
-    imports = Table(title=f"cold-start import, fresh interpreter, median of {IMPORT_RUNS}")
-    for column in ("import", "ms", "vs bare"):
-        imports.add_column(column, justify="right")
-    imports.add_row("aws_lambda_powertools, boto3", f"{bare * 1000:.0f}", "1.0x")
-    imports.add_row(
-        "consumers.email_notification.handler", f"{ours_import * 1000:.0f}", f"{ours_import / bare:.1f}x"
+    size_rows = []
+    for size in SIZES:
+        row = [str(size)]
+        for concurrency in CONCURRENCIES:
+            points = curves[f"handler, {concurrency} threads"][size]
+            row += [median_spread(points), ratio_spread(points, _floor(size, concurrency))]
+        row += [
+            median_spread(peer[size]),
+            f"{statistics.median(peer[size]) / statistics.median(default[size]):.2f}x",
+        ]
+        size_rows.append(row)
+    columns = ["records"]
+    for concurrency in CONCURRENCIES:
+        columns += [f"handler, {concurrency} threads: ms", "vs its floor"]
+    columns += ["peer, same threads as default: ms", "handler faster by"]
+    report.table(
+        "Batch latency by size and concurrency, latency only, median (min-max)",
+        columns,
+        size_rows,
     )
-    console.print(imports)
+    report.image(Path(_plot(curves).name), "consumer batch latency against batch size and concurrency")
 
-    vs_limit = sleep_only["ours"] / limit
-    speedup = sleep_only["base"] / sleep_only["ours"]
-    ok = vs_limit <= TARGET_VS_LIMIT and speedup >= TARGET_SPEEDUP
-    console.print(
-        f"target (latency only): within {TARGET_VS_LIMIT}x of the limit ({vs_limit:.2f}x) and "
-        f">= {TARGET_SPEEDUP:.0f}x faster than the baseline ({speedup:.1f}x): {verdict(ok)}"
+    cpu = sleep_only["cpu"]
+    cpu_peer = sleep_only["cpu_peer"]
+    report.table(
+        f"CPU per record (process time, 1 thread, no latency), median (min-max) of {CPU_RUNS} x {CPU_BATCHES} batches",
+        ["", "ms / record", "vs peer"],
+        [
+            ["handler", median_spread(cpu, digits=3), ratio_spread(cpu, statistics.median(cpu_peer))],
+            ["peer (Powertools + EmailMessage)", median_spread(cpu_peer, digits=3), "1.00x"],
+        ],
     )
+
+    b100 = default[100]
+    b100_floor = _floor(100, DEFAULT_CONCURRENCY)
+    cpu_ms = statistics.median(cpu) * 1000
+    b10_ratio = ours10 / b10_floor
+    vs_peer = peer10 / ours10
+    b100_ratio = statistics.median(b100) / b100_floor
+    checks = [
+        ("CPU per record", f"<= {TARGET_CPU_MS} ms", f"{cpu_ms:.3f} ms", cpu_ms <= TARGET_CPU_MS),
+        (
+            "batch 10 vs floor (60 ms)",
+            f"<= {TARGET_B10_VS_FLOOR}x",
+            f"{b10_ratio:.2f}x",
+            b10_ratio <= TARGET_B10_VS_FLOOR,
+        ),
+        ("batch 10: peer / handler", f">= {TARGET_VS_PEER}x", f"{vs_peer:.2f}x", vs_peer >= TARGET_VS_PEER),
+        (
+            f"batch 100, default settings, vs its floor ({b100_floor * 1000:.0f} ms: 2 waves on 50 threads)",
+            f"<= {TARGET_B100_VS_FLOOR}x",
+            f"{b100_ratio:.2f}x ({statistics.median(b100) / (CALLS_PER_RECORD * LATENCY_SECONDS):.2f}x of 60 ms)",
+            b100_ratio <= TARGET_B100_VS_FLOOR,
+        ),
+    ]
+
+    report.table(
+        f"Over HTTP (secondary: embedded moto, 20 ms added per request), batch of {BATCH}, median of {HTTP_ROUNDS}",
+        ["", "AWS calls", "ms / batch", "vs floor (60 ms)", "handler faster by"],
+        [
+            [
+                "handler",
+                f"{http['ours_calls']:.0f}",
+                f"{http['ours'] * 1000:.0f}",
+                f"{http['ours'] / b10_floor:.2f}x",
+                "1.0x",
+            ],
+            [
+                "Powertools sequential",
+                f"{http['base_calls']:.0f}",
+                f"{http['base'] * 1000:.0f}",
+                f"{http['base'] / b10_floor:.2f}x",
+                f"{http['base'] / http['ours']:.1f}x",
+            ],
+            ["handler, 0 ms added: moto's CPU floor", "", f"{http['floor'] * 1000:.0f}", "", ""],
+        ],
+    )
+    report.note(
+        "Over HTTP, moto serves the calls in this process under the GIL (about 5 ms of CPU each), so the "
+        "handler's figure there sits on moto's CPU floor (last row), not on the round trips."
+    )
+
+    import_rows = []
+    for module, ours, base in _cold_starts():
+        ratio = statistics.median(ours) / statistics.median(base)
+        import_rows.append([module, median_spread(ours), median_spread(base), f"{ratio:.2f}x"])
+        checks.append(
+            (f"cold start {module}", f"<= {TARGET_IMPORT}x", f"{ratio:.2f}x", ratio <= TARGET_IMPORT)
+        )
+    report.table(
+        f"Cold start: import in a fresh interpreter, median (min-max) of {IMPORT_RUNS}",
+        ["handler", "ms", "documented Powertools imports: ms", "ratio"],
+        import_rows,
+    )
+    report.note(
+        "Documented Powertools imports: what the Powertools docs' pattern for that kind of function imports "
+        "at module level (consumer: Logger, Metrics, BatchProcessor, SQSRecord, idempotency + boto3; API: "
+        "Logger, APIGatewayRestResolver, idempotency + boto3; relay: Logger, BatchProcessor, "
+        "DynamoDBRecord + boto3). jinja2 is imported on the consumer's first render, so its cost moves "
+        "from the import to the first invocation."
+    )
+    report.table("Targets", ["", "target", "measured", "verdict"], [[*c[:3], plain(c[3])] for c in checks])
+    ok = all(c[3] for c in checks)
+    console.print(f"consumer targets: {verdict(ok)}")
     return ok

@@ -24,13 +24,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
 from movie_events import aws
 from moviepipe.dlq.operations import ReplayRequest, replay
 from moviepipe.dlq.replay import METHOD_RECEIVE, ReplayOptions
 from moviepipe.dlq.sqs import Queues
-from tests.benchmarks.common import LATENCY_SECONDS, embedded_aws, timed, verdict
+from tests.benchmarks.common import LATENCY_SECONDS, embedded_aws, plain, timed, verdict
 from tests.benchmarks.report import Report
 from tests.support.latency import simulated_latency
 from tests.support.memory_sqs import MemorySqs
@@ -174,35 +173,30 @@ def _on_moto(method: Method, name: str, count: int) -> Figures:
     return Figures(count, [seconds / max(1, moved)], calls.total, moved == count)
 
 
-def _table(title: str, rows: list[tuple[str, Figures]]) -> Table:
+COLUMNS = ["method", "messages", "AWS calls", "ms/message", "spread", "messages/s", "vs one at a time"]
+
+
+def _rows(rows: list[tuple[str, Figures]]) -> list[list[str]]:
     baseline = rows[0][1].median
-    table = Table(title=title)
-    for column in (
-        "method",
-        "messages",
-        "AWS calls",
-        "ms/message",
-        "spread",
-        "messages/s",
-        "vs one at a time",
-    ):
-        table.add_column(column, justify="left" if column == "method" else "right", no_wrap=True)
+    out = []
     for name, f in rows:
         spread = (
             f"{min(f.per_message) * 1000:.2f}-{max(f.per_message) * 1000:.2f}"
             if len(f.per_message) > 1
             else "-"
         )
-        table.add_row(
-            name,
-            f"{f.messages:,}" + ("" if f.exact else " [red]NOT exact[/red]"),
-            f"{f.calls:,}",
-            f"{f.median * 1000:.2f}",
-            spread,
-            f"{1 / f.median:,.0f}",
-            f"{baseline / f.median:.1f}x",
+        out.append(
+            [
+                name,
+                f"{f.messages:,}" + ("" if f.exact else " NOT exact"),
+                f"{f.calls:,}",
+                f"{f.median * 1000:.2f}",
+                spread,
+                f"{1 / f.median:,.0f}",
+                f"{baseline / f.median:.1f}x",
+            ]
         )
-    return table
+    return out
 
 
 def run(console: Console, report: Report) -> bool:
@@ -212,22 +206,22 @@ def run(console: Console, report: Report) -> bool:
         (BATCHED, _on_stand_in(_batched, BATCHED_SAMPLE)),
         (TOOL, _on_stand_in(_tool, MESSAGES)),
     ]
-    console.print(
-        _table(
-            f"replay on an in-memory SQS, {LATENCY_SECONDS * 1000:.0f} ms per AWS call, "
-            f"{ROUNDS} runs each (the loops timed on a slice, per message)",
-            rows,
-        ),
+    report.table(
+        f"replay on an in-memory SQS, {LATENCY_SECONDS * 1000:.0f} ms per AWS call, "
+        f"{ROUNDS} runs each (the loops timed on a slice, per message)",
+        COLUMNS,
+        _rows(rows),
     )
-    console.print(LEGEND)
+    report.note(LEGEND)
     one, tool = rows[0][1], rows[2][1]
     speedup = one.median / tool.median
     exact = all(f.exact for _, f in rows)
     ok = exact and speedup >= TARGET_SPEEDUP
-    console.print(
-        f"every method moved each of its messages exactly once: {'yes' if exact else '[red]NO[/red]'}; "
-        f"target >= {TARGET_SPEEDUP:.0f}x the one-at-a-time loop ({speedup:.1f}x): {verdict(ok)}"
+    report.note(
+        f"Every method moved each of its messages exactly once: {'yes' if exact else 'NO'}. "
+        f"Target >= {TARGET_SPEEDUP:.0f}x the one-at-a-time loop: {speedup:.1f}x, {plain(ok)}."
     )
+    console.print(f"dlq replay target: {verdict(ok)}")
 
     if MOTO_MESSAGES > 0:
         with embedded_aws():
@@ -236,11 +230,10 @@ def run(console: Console, report: Report) -> bool:
                 (BATCHED, _on_moto(_batched, "batched", MOTO_MESSAGES)),
                 (TOOL, _on_moto(_tool, "tool", MOTO_MESSAGES)),
             ]
-        console.print(
-            _table(
-                f"the same on the embedded AWS (moto over HTTP), {MOTO_MESSAGES:,} messages, one run each: "
-                "limited by moto's whole-queue scan per call, not by the methods",
-                moto_rows,
-            ),
+        report.table(
+            f"Over HTTP (secondary): the same on the embedded AWS (moto), {MOTO_MESSAGES:,} messages, one run "
+            "each: limited by moto's whole-queue scan per call, not by the methods",
+            COLUMNS,
+            _rows(moto_rows),
         )
     return ok

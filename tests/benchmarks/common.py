@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,3 +29,21 @@ def timed(fn: Callable[[], T]) -> tuple[T, float]:
 
 def verdict(ok: bool) -> str:
     return "[green]met[/green]" if ok else "[red]missed[/red]"
+
+
+def median_spread(seconds: list[float], scale: float = 1000.0, digits: int = 0) -> str:
+    """``median (min-max)`` of several runs, in ms by default: the figure and how much it moved."""
+    values = sorted(s * scale for s in seconds)
+    mid = statistics.median(values)
+    return f"{mid:.{digits}f} ({values[0]:.{digits}f}-{values[-1]:.{digits}f})"
+
+
+def ratio_spread(numerators: list[float], denominator: float) -> str:
+    """The median ratio and its spread over the runs, e.g. ``1.05x (1.01-1.12)``."""
+    ratios = sorted(n / denominator for n in numerators)
+    return f"{statistics.median(ratios):.2f}x ({ratios[0]:.2f}-{ratios[-1]:.2f})"
+
+
+def plain(ok: bool) -> str:
+    """:func:`verdict` without rich markup, for table cells that also land in the markdown page."""
+    return "met" if ok else "MISSED"

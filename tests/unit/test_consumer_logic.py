@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeou
 from consumers.email_notification.config import ConsumerConfig
 from consumers.email_notification.logic.consumer import EmailConsumer, idempotency_payload
 from consumers.email_notification.logic.failures import AmbiguousSendError, Kind, PermanentError, classify
-from movie_events import MovieCreated, MovieUpdated, SchemaValidationError, parse_event
+from movie_events import MovieCreated, MovieUpdated, SchemaValidationError, parse_event, parse_message
 from moviepipe.local.lambda_context import LocalLambdaContext
 from tests.support.fakes import FakeDeadLetterQueue, FakeSender, InMemoryPersistenceLayer, sqs_record
 
@@ -236,7 +236,7 @@ def test_each_record_is_parsed_once_per_invocation_and_planning_failures_are_rep
     could not parse is parsed again by its processing, which dead-letters it with the parser's reason."""
     from consumers.email_notification.logic import consumer as consumer_module
 
-    real = consumer_module.parse_message
+    real = parse_message
     parsed: list[str] = []
 
     def counting(body: Any, *args: Any, **kwargs: Any) -> Any:
@@ -266,3 +266,16 @@ def test_a_cached_parse_is_used_only_for_the_very_same_record_object() -> None:
     assert parsed_record(twin, cache).event.movie_id == "m2"
     assert parsed_record(first, cache).event.movie_id == "m1"
     assert cache == {}  # each parse is handed out once
+
+
+def test_disabled_metrics_do_not_pile_up_across_invocations(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """POWERTOOLS_METRICS_DISABLED: Powertools' flush neither prints nor clears, and would print the
+    accumulated set once a metric reached 100 values; the consumer clears after every invocation."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    h = Harness()
+    for n in range(101):
+        assert h.run(record(created(n), str(n))) == []
+    assert "EmailsSent" not in capsys.readouterr().out
+    assert h.consumer._metrics.metric_set == {}

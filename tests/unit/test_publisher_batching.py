@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from movie_events import MovieCreated
-from producers.publisher import MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, _chunk, _Entry, message_size
+from producers.publisher import (
+    MAX_BATCH_ENTRIES,
+    MAX_MESSAGE_BYTES,
+    EventPublisher,
+    _chunk,
+    _Entry,
+    message_size,
+)
 
 
 def entry(n: int, size: int) -> _Entry:
@@ -35,3 +44,68 @@ def test_chunks_respect_both_limits_and_keep_order(sizes: list[int]) -> None:
 
 def test_message_size_counts_body_and_type_attribute_in_utf8_bytes() -> None:
     assert message_size("é", "MovieCreated") == 2 + len("Type") + len("String") + len("MovieCreated")
+
+
+class _InFlightSns:
+    """A PublishBatch client that records how many calls overlap (each call takes a little time)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.peak = 0
+        self.calls = 0
+
+    def publish_batch(
+        self, TopicArn: str, PublishBatchRequestEntries: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        import time
+
+        with self.lock:
+            self.in_flight += 1
+            self.calls += 1
+            self.peak = max(self.peak, self.in_flight)
+        time.sleep(0.02)
+        with self.lock:
+            self.in_flight -= 1
+        return {
+            "Successful": [
+                {"Id": e["Id"], "MessageId": f"{e['Id']}-{self.calls}"} for e in PublishBatchRequestEntries
+            ]
+        }
+
+
+def _events(count: int) -> list[MovieCreated]:
+    return [MovieCreated(data={"id": f"m{n}", "title": "t", "rating": 1, "genres": []}) for n in range(count)]
+
+
+@pytest.mark.parametrize("workers", [1, 3, 8])
+def test_publish_many_keeps_at_most_max_workers_calls_in_flight(workers: int) -> None:
+    sns = _InFlightSns()
+    publisher = EventPublisher("arn:aws:sns:us-east-1:123456789012:t", sns_client=sns, max_workers=workers)
+    events = _events(200)
+    published = publisher.publish_many(events)
+    assert [p.event_id for p in published] == [e.id for e in events]  # input order, each once
+    assert sns.calls == 20
+    assert sns.peak <= workers
+    if workers > 1:
+        assert sns.peak > 1  # the workers are used, not just allowed
+
+
+def test_a_fifo_topic_publishes_its_batches_one_after_another_whatever_max_workers() -> None:
+    sns = _InFlightSns()
+    publisher = EventPublisher("arn:aws:sns:us-east-1:123456789012:t.fifo", sns_client=sns, max_workers=8)
+    publisher.publish_many(_events(50))
+    assert (sns.calls, sns.peak) == (5, 1)
+
+
+def test_max_workers_is_exposed_and_checked() -> None:
+    sns = _InFlightSns()
+    assert (
+        EventPublisher("arn:aws:sns:us-east-1:1:t", sns_client=sns).max_workers
+        == EventPublisher.DEFAULT_MAX_WORKERS
+    )
+    assert EventPublisher("arn:aws:sns:us-east-1:1:t", sns_client=sns, max_workers=6).max_workers == 6
+    with pytest.raises(ValueError, match="max_workers"):
+        EventPublisher("arn:aws:sns:us-east-1:1:t", sns_client=sns, max_workers=0)

@@ -39,6 +39,7 @@ from consumers.email_notification.logic.batch import ConcurrentBatchProcessor
 from consumers.email_notification.logic.failures import AMBIGUOUS_SEND, Failure, Kind, classify
 from consumers.email_notification.rendering import render
 from movie_events import MovieEvent, ParsedMessage, legacy_window_event_id, parse_message
+from movie_events.models import build_models
 
 #: Prefix of every idempotency key. Fixed on purpose: Powertools' default prefix is the Lambda function
 #: name plus the Python qualname, so renaming the function or moving code would make every event look
@@ -167,6 +168,9 @@ class EmailConsumer:
         self._logger = logger
         self._metrics = metrics
         persistence.configure(self._idempotency_config(), key_prefix=IDEMPOTENCY_KEY_PREFIX)
+        # The contract's models are built on first use (movie_events.models); build them here, in one
+        # thread, before any lane runs: two lanes must never run pydantic's deferred build at once.
+        build_models()
 
     def _idempotency_config(self) -> IdempotencyConfig:
         return IdempotencyConfig(

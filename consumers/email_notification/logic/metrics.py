@@ -49,3 +49,6 @@ def publish(metrics: Metrics, counts: Counts) -> None:
         for name, value in counts.snapshot().items():
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
         metrics.flush_metrics()
+        # With POWERTOOLS_METRICS_DISABLED, flush_metrics neither prints nor clears: the set would grow
+        # by one value per invocation and Powertools prints it anyway once a metric holds 100 values.
+        metrics.clear_metrics()

@@ -1,0 +1,70 @@
+"""What importing each Lambda handler loads, and what it leaves for first use (the cold-start work of
+issue 13). Behaviour, not timing: the benchmarks measure the time (``make bench``)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from movie_events import models
+
+
+def _loaded_after(statement: str) -> dict[str, bool]:
+    code = (
+        f"import sys, json; {statement}; import movie_events.models as m; "
+        "print(json.dumps({'jinja2': 'jinja2' in sys.modules, "
+        "'publisher': 'producers.publisher' in sys.modules, "
+        "'events_built': m.MovieCreated.__pydantic_complete__}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result: dict[str, bool] = json.loads(out.stdout.strip().splitlines()[-1])  # after any log lines
+    return result
+
+
+def test_the_movies_api_never_loads_the_publisher_or_builds_the_event_models() -> None:
+    assert _loaded_after("import producers.movies_api.handler") == {
+        "jinja2": False,
+        "publisher": False,
+        "events_built": False,
+    }
+
+
+def test_the_consumer_loads_jinja2_and_builds_the_models_when_it_is_built_not_at_import() -> None:
+    assert _loaded_after("import consumers.email_notification.handler") == {
+        "jinja2": False,
+        "publisher": False,
+        "events_built": False,
+    }
+    built = _loaded_after(
+        "from tests.support.fakes import FakeConsumer; from movie_events import MovieCreated; "
+        "from tests.support.fakes import sqs_record; "
+        "h = FakeConsumer(); "
+        "assert h.run(sqs_record(MovieCreated(data={'id': 'm1', 'title': 'T', 'rating': 1, 'genres': []})"
+        ".to_json(), message_id='1')) == []"
+    )
+    assert built == {"jinja2": True, "publisher": False, "events_built": True}
+
+
+def test_the_package_still_exports_the_publisher_lazily() -> None:
+    import producers
+    from producers.publisher import EventPublisher
+
+    assert producers.EventPublisher is EventPublisher
+    with pytest.raises(AttributeError):
+        _ = producers.NoSuchThing  # type: ignore[attr-defined]
+
+
+def test_build_models_completes_every_contract_model_and_is_idempotent() -> None:
+    models.build_models()
+    models.build_models()
+    for model in (
+        models.MovieData,
+        models.PreviousMovieValues,
+        models.MovieUpdatedData,
+        models.MovieDeletedData,
+        *models.EVENT_CLASSES.values(),
+    ):
+        assert model.__pydantic_complete__, model
