@@ -269,6 +269,18 @@ def _over_http() -> dict[str, float]:
     }
 
 
+#: What each handler's import leaves for its first invocation (cold start = import + this): the
+#: contract's models built on first use, and the consumer's templates (jinja2 imported then).
+FIRST_USE = {
+    "consumers.email_notification.handler": (
+        "from movie_events.models import build_models; build_models(); "
+        "from consumers.email_notification.rendering import _templates; _templates()"
+    ),
+    "producers.movies_api.handler": "",
+    "producers.outbox_relay.handler": "from movie_events.models import build_models; build_models()",
+}
+
+
 def _events_n(size: int) -> list[MovieCreated]:
     events: list[MovieCreated] = []
     while len(events) < size:
@@ -393,6 +405,23 @@ def _runs(run: Handler, size: int, rounds: int = ROUNDS) -> list[float]:
     return times
 
 
+def _sleep_floor(size: int, concurrency: int = DEFAULT_CONCURRENCY) -> list[float]:
+    """The floor as this machine delivers it right now: the handler's threads doing nothing but the
+    3 sleeps of 20 ms per record. On a loaded machine sleeps overrun; this shows by how much."""
+
+    def record(_: int) -> None:
+        for _call in range(CALLS_PER_RECORD):
+            time.sleep(LATENCY_SECONDS)
+
+    times = []
+    for _ in range(ROUNDS):
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=_threads(size, concurrency)) as pool:
+            list(pool.map(record, range(size)))
+        times.append(time.perf_counter() - start)
+    return times
+
+
 def _slow() -> tuple[EmailSender, BasePersistenceLayer]:
     return FakeSender(LATENCY_SECONDS), _SlowStore()
 
@@ -427,6 +456,7 @@ def _latency_only() -> dict[str, Any]:
         "curves": curves,
         "simple": _runs(simple_peer, BATCH),
         "sequential": _runs(sequential, BATCH, rounds=max(3, ROUNDS // 2)),
+        "sleep_floor": {size: _sleep_floor(size) for size in (BATCH, 100)},
         "cpu": _cpu_per_record(_ours(_config(1), FakeSender(), InMemoryPersistenceLayer())),
         "cpu_peer": _cpu_per_record(_powertools(_config(1), FakeSender(), InMemoryPersistenceLayer())),
     }
@@ -469,17 +499,20 @@ def _plot(curves: dict[str, dict[int, list[float]]]) -> Path:
     return PLOT
 
 
-def _cold_starts() -> list[tuple[str, list[float], list[float]]]:
-    """(handler, its import times, its documented-imports times): fresh interpreters, interleaved so
-    load on the machine hits both alike."""
+def _cold_starts() -> list[tuple[str, list[float], list[float], list[float]]]:
+    """(handler, its import times, import + first-use work, documented-imports times): fresh
+    interpreters, interleaved so load on the machine hits all three alike."""
     out = []
     for module, documented in DOCUMENTED_IMPORTS.items():
         ours: list[float] = []
+        with_first_use: list[float] = []
         base: list[float] = []
         for _ in range(IMPORT_RUNS):
             base.append(_import_time(documented))
             ours.append(_import_time(f"import {module}"))
-        out.append((module, ours, base))
+            deferred = FIRST_USE[module]
+            with_first_use.append(_import_time(f"import {module}; {deferred}") if deferred else ours[-1])
+        out.append((module, ours, with_first_use, base))
     return out
 
 
@@ -496,6 +529,12 @@ def run(console: Console, report: Report) -> bool:
 
     rows: list[list[str]] = [
         ["floor: 3 calls per record, every record on a thread", f"{b10_floor * 1000:.0f}", "1.00x", ""],
+        [
+            "machine floor: the same 10 threads only sleeping 3 x 20 ms",
+            median_spread(sleep_only["sleep_floor"][BATCH]),
+            ratio_spread(sleep_only["sleep_floor"][BATCH], b10_floor),
+            "",
+        ],
         [
             "handler (default settings)",
             median_spread(default[BATCH]),
@@ -561,6 +600,15 @@ def run(console: Console, report: Report) -> bool:
     )
 
     b100 = default[100]
+    machine100 = statistics.median(sleep_only["sleep_floor"][100])
+    report.note(
+        f"Machine floor for a batch of 100 on the default 50 threads (threads only sleeping): "
+        f"{median_spread(sleep_only['sleep_floor'][100])} ms against the nominal "
+        f"{_floor(100, DEFAULT_CONCURRENCY) * 1000:.0f} ms; the handler took "
+        f"{statistics.median(default[100]) / machine100:.2f}x the machine floor. Targets are judged "
+        "against the nominal floor, as the issue states them; the machine floor shows how much of a miss "
+        "is the machine's (sleep overrun under load) rather than the handler's."
+    )
     b100_floor = _floor(100, DEFAULT_CONCURRENCY)
     cpu_ms = statistics.median(cpu) * 1000
     b10_ratio = ours10 / b10_floor
@@ -610,23 +658,42 @@ def run(console: Console, report: Report) -> bool:
     )
 
     import_rows = []
-    for module, ours, base in _cold_starts():
+    for module, ours, with_first_use, base in _cold_starts():
         ratio = statistics.median(ours) / statistics.median(base)
-        import_rows.append([module, median_spread(ours), median_spread(base), f"{ratio:.2f}x"])
+        first = statistics.median(with_first_use) / statistics.median(base)
+        import_rows.append(
+            [
+                module,
+                median_spread(base),
+                median_spread(ours),
+                f"{ratio:.2f}x",
+                median_spread(with_first_use),
+                f"{first:.2f}x",
+            ]
+        )
         checks.append(
             (f"cold start {module}", f"<= {TARGET_IMPORT}x", f"{ratio:.2f}x", ratio <= TARGET_IMPORT)
         )
     report.table(
         f"Cold start: import in a fresh interpreter, median (min-max) of {IMPORT_RUNS}",
-        ["handler", "ms", "documented Powertools imports: ms", "ratio"],
+        [
+            "handler",
+            "documented Powertools imports: ms",
+            "handler import: ms",
+            "ratio",
+            "import + work deferred to first use: ms",
+            "ratio",
+        ],
         import_rows,
     )
     report.note(
         "Documented Powertools imports: what the Powertools docs' pattern for that kind of function imports "
         "at module level (consumer: Logger, Metrics, BatchProcessor, SQSRecord, idempotency + boto3; API: "
         "Logger, APIGatewayRestResolver, idempotency + boto3; relay: Logger, BatchProcessor, "
-        "DynamoDBRecord + boto3). jinja2 is imported on the consumer's first render, so its cost moves "
-        "from the import to the first invocation."
+        "DynamoDBRecord + boto3). The target is judged on the import. What is deferred, and where it "
+        "lands: the contract's pydantic models are built on first use (build_models(), when the consumer "
+        "or the relay is built on its first invocation; the movies API never builds them, a true saving), "
+        "jinja2 and the templates on the consumer's first render; the last two columns add that work back."
     )
     report.table("Targets", ["", "target", "measured", "verdict"], [[*c[:3], plain(c[3])] for c in checks])
     ok = all(c[3] for c in checks)

@@ -38,9 +38,11 @@ class FlakySender(FakeSender):
 
 @settings(max_examples=40, deadline=None)
 @given(
-    copies=st.lists(st.integers(min_value=1, max_value=3), min_size=1, max_size=12),
+    # Up to 60 events x 3 copies in batches of up to 100: at the default BATCH_CONCURRENCY (50, threads
+    # = min(lanes, 50)) a batch can hold more lanes than threads, as a batch of 100 does in production.
+    copies=st.lists(st.integers(min_value=1, max_value=3), min_size=1, max_size=60),
     failure_rate=st.sampled_from([0.0, 0.2, 0.5]),
-    batch_size=st.integers(min_value=1, max_value=10),
+    batch_size=st.integers(min_value=1, max_value=100),
     seed=st.integers(min_value=0, max_value=2**16),
 )
 def test_retrying_reported_failures_sends_each_event_exactly_once(
