@@ -54,7 +54,7 @@ def test_the_package_still_exports_the_publisher_lazily() -> None:
 
     assert producers.EventPublisher is EventPublisher
     with pytest.raises(AttributeError):
-        _ = producers.NoSuchThing  # type: ignore[attr-defined]
+        _ = producers.NoSuchThing
 
 
 def test_build_models_completes_every_contract_model_and_is_idempotent() -> None:
