@@ -63,7 +63,8 @@ IMPORT_EVERY_HANDLER = textwrap.dedent(
         report["handlers"][module_name] = callable(getattr(module, function))
     for name in ("movie_events", "producers", "consumers", "pydantic", "pydantic_core", "jinja2",
                  "aws_lambda_powertools", "jmespath", "boto3", "botocore"):
-        report["origins"][name] = sys.modules[name].__file__
+        # import_module, not sys.modules: the consumer imports jinja2 on its first render, not at import.
+        report["origins"][name] = importlib.import_module(name).__file__
     for name in ("moviepipe", "typer", "rich", "moto", "werkzeug", "pytest"):
         try:
             importlib.import_module(name)
