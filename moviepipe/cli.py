@@ -23,10 +23,10 @@ from rich.text import Text
 
 from movie_events import EVENT_CLASSES, EVENT_TYPES, InvalidEventError
 from movie_events.errors import describe_validation_errors
-from movie_events.settings import ConfigurationError, Env
 from moviepipe.deployment import DEPLOYMENT
 from moviepipe.dlq.cli import dlq_app
 from moviepipe.local.defaults import DEFAULT_API_PORT, DEFAULT_AWS_PORT, DEFAULT_MAIL_FOLDER
+from moviepipe.runtime.settings import ConfigurationError, Env
 
 if TYPE_CHECKING:
     from moviepipe.local.triggers import Invocation
@@ -315,7 +315,7 @@ def local_emails(
     as_json: Annotated[bool, typer.Option("--json", help="Print the list as a JSON object.")] = False,
 ) -> None:
     """List the emails the local stack has sent, oldest first."""
-    from consumers.email_notification.rendering import EVENT_ID_HEADER
+    from consumers.email_notification.logic.rendering import EVENT_ID_HEADER
     from moviepipe.local.mail_catcher import read_folder
 
     # A folder that does not exist is a wrong --mail-folder (or a stack never started here), not "no

@@ -25,11 +25,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from movie_events import aws
 from movie_events.errors import EventTooLargeError
 from movie_events.models import MovieEvent
 from movie_events.parsing import TYPE_ATTRIBUTE
-from movie_events.settings import Env, require_env
+from moviepipe.runtime import aws
+from moviepipe.runtime.settings import Env, require_env
 
 #: SNS limit for one message, body and attributes together; also the limit of a whole PublishBatch call.
 MAX_MESSAGE_BYTES = 256 * 1024
@@ -77,7 +77,7 @@ class EventPublisher:
     """Publishes :mod:`movie_events` events to one SNS topic.
 
     :param topic_arn: the topic; defaults to ``$EVENTS_TOPIC_ARN``.
-    :param sns_client: a boto3 SNS client; defaults to one from :func:`movie_events.aws.client`.
+    :param sns_client: a boto3 SNS client; defaults to one from :func:`moviepipe.runtime.aws.client`.
     :param max_attempts: attempts per event for entries PublishBatch reports as failed.
     :param max_workers: PublishBatch calls in flight at once (standard topics only; FIFO topics publish
         their batches one after another so that per-movie order holds).

@@ -1,6 +1,6 @@
 """Configuration of the email consumer, read from the environment once per execution environment.
 
-Every problem raises :class:`~movie_events.settings.ConfigurationError` naming the variable, so a
+Every problem raises :class:`~moviepipe.runtime.settings.ConfigurationError` naming the variable, so a
 misconfigured deployment fails on its first invocation with a message an operator can act on.
 """
 
@@ -11,12 +11,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from movie_events.settings import ConfigurationError, Env, Resources, require_env
+from moviepipe.runtime.settings import ConfigurationError, Env, Resources, require_env
 
 #: SES accepts at most 50 recipients per message.
 MAX_RECIPIENTS = 50
 #: Upper bound for BATCH_CONCURRENCY: an SQS batch holds at most 10,000 records, but far fewer threads
-#: already saturate the AWS connection pool (see movie_events.aws).
+#: already saturate the AWS connection pool (see moviepipe.runtime.aws).
 MAX_CONCURRENCY = 50
 
 # Deliberately simple: enough to catch a typo such as a missing '@' or a stray comma at deploy time;

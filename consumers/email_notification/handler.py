@@ -22,7 +22,7 @@ from consumers.email_notification.adapters import (
 )
 from consumers.email_notification.config import ConsumerConfig
 from consumers.email_notification.logic.consumer import EmailConsumer
-from movie_events import aws
+from moviepipe.runtime import aws
 
 SERVICE = "email-notification"
 METRICS_NAMESPACE = "moviepipe"

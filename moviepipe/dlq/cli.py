@@ -74,10 +74,10 @@ def emit_json(document: dict[str, Any]) -> None:
 @contextmanager
 def guarded() -> Iterator[Queues]:
     """The AWS adapter; bad usage → exit 2, a queue that does not exist → exit 2, AWS failed → exit 1."""
-    from movie_events.settings import ConfigurationError
     from moviepipe.dlq.filters import FilterError
     from moviepipe.dlq.operations import UsageError
     from moviepipe.dlq.sqs import AwsError, Queues
+    from moviepipe.runtime.settings import ConfigurationError
 
     try:
         yield Queues()

@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from movie_events.settings import Env, Resources
 from moviepipe.dlq.filters import Filter
 from moviepipe.dlq.messages import (
     DeadLetter,
@@ -45,6 +44,7 @@ from moviepipe.dlq.messages import (
 )
 from moviepipe.dlq.scan import Holder, RateLimiter, visibility_for
 from moviepipe.dlq.sqs import AwsError, Queues
+from moviepipe.runtime.settings import Env, Resources
 
 METHOD_AUTO = "auto"
 METHOD_MOVE_TASK = "move-task"

@@ -12,8 +12,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from movie_events import aws
 from moviepipe.dlq.messages import SYSTEM_ATTRIBUTES, DeadLetter
+from moviepipe.runtime import aws
 
 #: Error codes meaning "this endpoint has no such API" (moto, older regions, the local stack's answer).
 UNSUPPORTED_CODES = frozenset(

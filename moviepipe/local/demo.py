@@ -33,13 +33,14 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from consumers.email_notification.adapters.dlq import ERROR_MESSAGE, SOURCE_MESSAGE_ID
-from consumers.email_notification.rendering import EVENT_ID_HEADER
-from movie_events import EVENT_TYPES, InvalidEventError, aws, parse_event
+from consumers.email_notification.logic.rendering import EVENT_ID_HEADER
+from movie_events import EVENT_TYPES, InvalidEventError, parse_event
 from moviepipe.deployment import DEPLOYMENT
 from moviepipe.local.mail_catcher import CaughtEmail
 from moviepipe.local.provision import provision_messaging
 from moviepipe.local.stack import CONSUMER, Deployment, LocalStack, StackSettings
 from moviepipe.local.triggers import Invocation
+from moviepipe.runtime import aws
 
 SETTLE_TIMEOUT_SECONDS = 60.0
 POISON_BODY = '{"id": "tt-poison", "title": 42, "rating": 5, "genres": []}'

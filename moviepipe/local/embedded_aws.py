@@ -26,11 +26,11 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from movie_events import aws
 from moviepipe.local.faults import FaultInjector
 from moviepipe.local.mail_catcher import MailCatcher
 from moviepipe.local.serialized import SerializedDynamoDB
 from moviepipe.local.sqs_front import SqsFront
+from moviepipe.runtime import aws
 
 LOOPBACK = "127.0.0.1"
 

@@ -12,7 +12,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from movie_events import aws
+from moviepipe.runtime import aws
 
 
 @dataclass

@@ -16,8 +16,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from movie_events import aws
 from moviepipe.deployment import DEPLOYMENT, Deployment, Queue, Ref, Subscription, Table
+from moviepipe.runtime import aws
 
 _Item = TypeVar("_Item", Queue, Subscription)
 

@@ -22,8 +22,6 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer
 
-from movie_events import aws
-from movie_events.settings import Env
 from moviepipe import deployment as declaration
 from moviepipe.deployment import DEPLOYMENT
 from moviepipe.local.defaults import (
@@ -35,6 +33,8 @@ from moviepipe.local.defaults import (
 from moviepipe.local.embedded_aws import LOOPBACK, EmbeddedAWS, environment, make_wsgi_server
 from moviepipe.local.provision import Messaging, Provisioned, provision, verify_sender
 from moviepipe.local.triggers import Handler, Invocation, SqsTrigger, StreamTrigger
+from moviepipe.runtime import aws
+from moviepipe.runtime.settings import Env
 
 #: The declared function whose queue the local stack's visibility timeout and receive count apply to.
 CONSUMER: declaration.Function = DEPLOYMENT.function("email_notification")

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from movie_events import aws
+from moviepipe.runtime import aws
 
 #: What Lambda puts in ``eventVersion`` of DynamoDB stream records.
 LAMBDA_EVENT_VERSION: Final = "1.1"

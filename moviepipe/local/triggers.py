@@ -24,12 +24,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from movie_events import aws
 from moviepipe import deployment as declaration
 from moviepipe.local.lambda_context import LocalLambdaContext
 from moviepipe.local.provision import queue_arn
 from moviepipe.local.sqs_events import LambdaSqsEvent, to_lambda_event
 from moviepipe.local.stream_events import StreamReader
+from moviepipe.runtime import aws
 
 Handler = Callable[[dict[str, Any], Any], Any]
 log = logging.getLogger(__name__)

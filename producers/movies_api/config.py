@@ -1,6 +1,6 @@
 """Configuration of the movies API, read from the environment on the first invocation.
 
-Every problem raises :class:`~movie_events.settings.ConfigurationError` naming the variable.
+Every problem raises :class:`~moviepipe.runtime.settings.ConfigurationError` naming the variable.
 
 * ``MOVIES_TABLE_NAME`` (required): the Movies table.
 * ``IDEMPOTENCY_TABLE_NAME``: where ``Idempotency-Key`` records live. Needed only by a POST that sends
@@ -17,7 +17,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from movie_events.settings import ConfigurationError, Env, Resources, require_env
+from moviepipe.runtime.settings import ConfigurationError, Env, Resources, require_env
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off", ""})

@@ -2,7 +2,7 @@
 (payload 2.0) events alike, told apart by the event itself. Wiring only.
 
 Configuration is read at the first invocation, not at import: a missing ``MOVIES_TABLE_NAME`` fails that
-invocation with a :class:`~movie_events.settings.ConfigurationError` naming the variable.
+invocation with a :class:`~moviepipe.runtime.settings.ConfigurationError` naming the variable.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from movie_events import aws
-from movie_events.settings import ConfigurationError, Env
+from moviepipe.runtime import aws
+from moviepipe.runtime.settings import ConfigurationError, Env
 from producers.movies_api.config import ApiConfig
 from producers.movies_api.idempotency import IdempotentCreate
 from producers.movies_api.routes import Services, serve

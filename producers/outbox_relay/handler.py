@@ -2,7 +2,7 @@
 
 The event source mapping must enable ``ReportBatchItemFailures``; the response names the first record
 that failed, and Lambda retries from it. Configuration is read at the first invocation: a missing
-``EVENTS_TOPIC_ARN`` fails it with a :class:`~movie_events.settings.ConfigurationError` naming the variable.
+``EVENTS_TOPIC_ARN`` fails it with a :class:`~moviepipe.runtime.settings.ConfigurationError` naming the variable.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from movie_events.settings import Env, require_env
+from moviepipe.runtime.settings import Env, require_env
 from producers.outbox_relay.processor import OutboxBatchProcessor, relay
 from producers.publisher import EventPublisher
 

@@ -47,8 +47,8 @@ from consumers.email_notification import handler
 from consumers.email_notification.adapters import EmailSender, SesEmailSender
 from consumers.email_notification.config import ConsumerConfig
 from consumers.email_notification.logic.consumer import EmailConsumer, idempotency_payload
-from consumers.email_notification.rendering import render
-from movie_events import MovieCreated, aws, parse_event
+from consumers.email_notification.logic.rendering import render
+from movie_events import MovieCreated, parse_event
 from moviepipe.deployment import DEPLOYMENT
 from moviepipe.local.provision import (
     Messaging,
@@ -58,6 +58,7 @@ from moviepipe.local.provision import (
 )
 from moviepipe.local.sqs_events import LambdaSqsEvent, to_lambda_event
 from moviepipe.local.triggers import Handler, Invocation, SqsTrigger, invoke
+from moviepipe.runtime import aws
 from producers import EventPublisher
 from tests.benchmarks.common import LATENCY_SECONDS, embedded_aws, verdict
 from tests.benchmarks.report import Report

@@ -26,10 +26,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from movie_events import aws
 from moviepipe.dlq.operations import ReplayRequest, replay
 from moviepipe.dlq.replay import METHOD_RECEIVE, ReplayOptions
 from moviepipe.dlq.sqs import Queues
+from moviepipe.runtime import aws
 from tests.benchmarks.common import LATENCY_SECONDS, embedded_aws, timed, verdict
 from tests.benchmarks.report import Report
 from tests.support.latency import simulated_latency

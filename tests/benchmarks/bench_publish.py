@@ -5,7 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from movie_events import MovieCreated, aws
+from movie_events import MovieCreated
+from moviepipe.runtime import aws
 from producers import EventPublisher
 from tests.benchmarks.common import LATENCY_SECONDS, embedded_aws, timed, verdict
 from tests.benchmarks.report import Report

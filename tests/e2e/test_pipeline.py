@@ -16,11 +16,12 @@ from typing import Any
 import pytest
 
 from consumers.email_notification.adapters.dlq import ERROR_CODE, SOURCE_MESSAGE_ID
-from consumers.email_notification.rendering import EVENT_ID_HEADER
-from movie_events import MovieCreated, aws
+from consumers.email_notification.logic.rendering import EVENT_ID_HEADER
+from movie_events import MovieCreated
 from moviepipe.local.demo import http, send_to_queue
 from moviepipe.local.faults import email_mentioning
 from moviepipe.local.mail_catcher import CaughtEmail
+from moviepipe.runtime import aws
 from producers import EventPublisher
 from tests.e2e.conftest import RunningStack
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import threading
 
-from movie_events import aws
 from moviepipe.deployment import DEPLOYMENT
 from moviepipe.local.stack import StackSettings
+from moviepipe.runtime import aws
 from tests.e2e.conftest import RunningStack
 
 

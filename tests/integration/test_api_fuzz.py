@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from movie_events.settings import Env, Resources
 from moviepipe.local.embedded_aws import EmbeddedAWS, environment
 from moviepipe.local.http_api import PayloadFormat, movies_api_app
 from moviepipe.local.provision import provision_idempotency_table, provision_movies_table
+from moviepipe.runtime.settings import Env, Resources
 from producers.movies_api import handler as api_handler
 from producers.movies_api.gateway import MAX_BODY_BYTES
 from producers.movies_api.routes import openapi_document

@@ -19,12 +19,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.test import Client
 
-from movie_events import aws
-from movie_events.settings import Env, Resources
 from moviepipe.local.embedded_aws import EmbeddedAWS, environment
 from moviepipe.local.http_api import PayloadFormat, movies_api_app
 from moviepipe.local.lambda_context import LocalLambdaContext
 from moviepipe.local.provision import provision_idempotency_table, provision_movies_table
+from moviepipe.runtime import aws
+from moviepipe.runtime.settings import Env, Resources
 from producers.movies_api import handler as api_handler
 from producers.movies_api.gateway import MAX_BODY_BYTES
 

@@ -15,8 +15,9 @@ from consumers.email_notification.adapters.dlq import (
     ERROR_MESSAGE,
     SOURCE_MESSAGE_ID,
 )
-from consumers.email_notification.rendering import EVENT_ID_HEADER
-from movie_events import MovieCreated, aws
+from consumers.email_notification.logic.rendering import EVENT_ID_HEADER
+from movie_events import MovieCreated
+from moviepipe.runtime import aws
 from tests.support.consumer import ConsumerStack, attribute
 from tests.support.ses import sent_emails
 

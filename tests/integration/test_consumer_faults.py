@@ -17,10 +17,11 @@ from consumers.email_notification import handler
 from consumers.email_notification.adapters import SES_CLIENT_CONFIG
 from consumers.email_notification.adapters.dlq import ERROR_CODE
 from consumers.email_notification.logic.consumer import EmailConsumer
-from consumers.email_notification.rendering import EVENT_ID_HEADER
-from movie_events import MovieCreated, aws, parse_event
+from consumers.email_notification.logic.rendering import EVENT_ID_HEADER
+from movie_events import MovieCreated, parse_event
 from moviepipe.local.lambda_context import LocalLambdaContext
 from moviepipe.local.sqs_events import LambdaSqsEvent
+from moviepipe.runtime import aws
 from tests.support.consumer import FUNCTION_NAME, ConsumerStack, attribute
 from tests.support.faults import SimulatedCrash, crash_on, fail_http, fail_http_when
 from tests.support.ses import sent_emails

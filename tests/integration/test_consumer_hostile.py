@@ -16,10 +16,11 @@ import pytest
 
 from consumers.email_notification import handler
 from consumers.email_notification.adapters.dlq import ERROR_CODE, ERROR_MESSAGE, SOURCE_MESSAGE_ID
-from consumers.email_notification.rendering import EVENT_ID_HEADER, MOVIE_ID_HEADER
-from movie_events import MovieCreated, aws
-from movie_events.settings import Env
+from consumers.email_notification.logic.rendering import EVENT_ID_HEADER, MOVIE_ID_HEADER
+from movie_events import MovieCreated
 from moviepipe.local.embedded_aws import EmbeddedAWS
+from moviepipe.runtime import aws
+from moviepipe.runtime.settings import Env
 from tests.support.consumer import RECIPIENTS, ConsumerStack, attribute, provision_consumer_stack
 from tests.support.faults import lose_answers
 from tests.support.ses import sent_emails

@@ -19,13 +19,14 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from consumers.email_notification.adapters.dlq import OVERFLOW, RESERVED, SOURCE_MESSAGE_ID
-from movie_events import MovieCreated, aws
+from movie_events import MovieCreated
 from moviepipe.cli import app
 from moviepipe.dlq.messages import DeadLetter
 from moviepipe.dlq.operations import ReplayRequest, replay
 from moviepipe.dlq.replay import QueueTarget, Replayer, ReplayOptions
 from moviepipe.dlq.sqs import Queues
 from moviepipe.local.embedded_aws import EmbeddedAWS
+from moviepipe.runtime import aws
 from tests.support.consumer import ConsumerStack
 from tests.support.sqs import drain
 

@@ -12,11 +12,12 @@ from typing import Any, cast
 import pytest
 
 from consumers.email_notification import handler
-from consumers.email_notification.rendering import EVENT_ID_HEADER, MOVIE_ID_HEADER
-from movie_events import MovieCreated, MovieDeleted, MovieEvent, MovieUpdated, aws, parse_event
-from movie_events.settings import Resources
+from consumers.email_notification.logic.rendering import EVENT_ID_HEADER, MOVIE_ID_HEADER
+from movie_events import MovieCreated, MovieDeleted, MovieEvent, MovieUpdated, parse_event
 from moviepipe.local.lambda_context import LocalLambdaContext
 from moviepipe.local.sqs_events import to_lambda_event
+from moviepipe.runtime import aws
+from moviepipe.runtime.settings import Resources
 from tests.support.consumer import FUNCTION_NAME, RECIPIENTS, ConsumerStack
 from tests.support.latency import simulated_latency
 from tests.support.ses import SentEmail, sent_emails

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from werkzeug.test import Client, TestResponse
 
-from movie_events import aws
-from movie_events.settings import Resources
 from moviepipe.local.http_api import PayloadFormat, movies_api_app
 from moviepipe.local.lambda_context import LocalLambdaContext
+from moviepipe.runtime import aws
+from moviepipe.runtime.settings import Resources
 from producers.movies_api import handler as api_handler
 from producers.movies_api.gateway import MAX_BODY_BYTES
 from tests.support.movies import api_fixture, movies_stream_fixture  # noqa: F401 - fixtures

@@ -10,11 +10,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.test import Client
 
-from movie_events import MovieCreated, MovieDeleted, MovieUpdated, aws, parse_event
-from movie_events.settings import Env, Resources
+from movie_events import MovieCreated, MovieDeleted, MovieUpdated, parse_event
 from moviepipe.local.embedded_aws import EmbeddedAWS
 from moviepipe.local.http_api import movies_api_app
 from moviepipe.local.provision import provision_messaging, provision_movies_table
+from moviepipe.runtime import aws
+from moviepipe.runtime.settings import Env, Resources
 from producers.movies_api import handler as api_handler
 from producers.outbox_relay.processor import OutboxBatchProcessor
 from producers.publisher import EventPublisher

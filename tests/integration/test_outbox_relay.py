@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from werkzeug.test import Client
 
-from movie_events import MovieCreated, MovieDeleted, MovieUpdated, aws
+from movie_events import MovieCreated, MovieDeleted, MovieUpdated
 from moviepipe.local.lambda_context import LocalLambdaContext
 from moviepipe.local.provision import Messaging
 from moviepipe.local.stream_events import StreamReader
+from moviepipe.runtime import aws
 from producers.outbox_relay import handler as relay_handler
 from producers.outbox_relay.processor import OutboxBatchProcessor
 from producers.outbox_relay.translate import STREAM_EVENT_NAMESPACE, VISIBLE_FIELDS

@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from movie_events import EventTooLargeError, MovieCreated, MovieDeleted, MovieUpdated, aws, parse_event
+from movie_events import EventTooLargeError, MovieCreated, MovieDeleted, MovieUpdated, parse_event
 from movie_events.models import MovieEvent
 from moviepipe.local.provision import Messaging, provision_messaging
+from moviepipe.runtime import aws
 from producers import EventPublisher, PublishError
 from tests.support.faults import PartialPublishBatchFailure, fail_http
 from tests.support.sqs import drain

@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from consumers.email_notification import handler
-from movie_events import aws
 from movie_events.models import MovieEvent
-from movie_events.settings import Env
 from moviepipe.deployment import DEPLOYMENT
 from moviepipe.local.provision import (
     Messaging,
@@ -28,6 +26,8 @@ from moviepipe.local.provision import (
 )
 from moviepipe.local.sqs_events import LambdaSqsEvent, to_lambda_event
 from moviepipe.local.triggers import Invocation, Release, SqsTrigger
+from moviepipe.runtime import aws
+from moviepipe.runtime.settings import Env
 from producers import EventPublisher
 from tests.support.sqs import drain
 

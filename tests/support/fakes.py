@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import S
 
 from consumers.email_notification.adapters.legacy_windows import start_for
 from consumers.email_notification.logic.failures import Failure
-from consumers.email_notification.rendering import RenderedEmail
+from consumers.email_notification.logic.rendering import RenderedEmail
 
 
 class FakeSender:

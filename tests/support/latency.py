@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from movie_events import aws
+from moviepipe.runtime import aws
 
 
 class CallCounter:

@@ -12,13 +12,13 @@ from werkzeug.test import Client
 
 from movie_events import parse_event
 from movie_events.models import MovieEvent
-from movie_events.settings import Env
 from moviepipe.deployment import DEPLOYMENT
 from moviepipe.local.embedded_aws import EmbeddedAWS
 from moviepipe.local.http_api import movies_api_app
 from moviepipe.local.provision import Messaging, provision_idempotency_table, provision_movies_table
 from moviepipe.local.stream_events import StreamReader
 from moviepipe.local.triggers import Invocation, StreamTrigger
+from moviepipe.runtime.settings import Env
 from producers.movies_api import handler as api_handler
 from producers.outbox_relay import handler as relay_handler
 from producers.outbox_relay.processor import OutboxBatchProcessor, relay

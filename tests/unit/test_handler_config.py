@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from movie_events.settings import ConfigurationError, Env
 from moviepipe.local.lambda_context import LocalLambdaContext
+from moviepipe.runtime.settings import ConfigurationError, Env
 from producers.movies_api import handler as api_handler
 from producers.outbox_relay import handler as relay_handler
 

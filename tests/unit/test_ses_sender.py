@@ -16,7 +16,7 @@ from botocore.exceptions import (
 
 from consumers.email_notification.adapters.ses import MAX_ATTEMPTS, SES_CLIENT_CONFIG, SesEmailSender
 from consumers.email_notification.logic.failures import AmbiguousSendError, Kind, classify
-from consumers.email_notification.rendering import RenderedEmail
+from consumers.email_notification.logic.rendering import RenderedEmail
 
 EMAIL = RenderedEmail(subject="s", text="t", html="h", mime=b"MIME")
 

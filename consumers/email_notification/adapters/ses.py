@@ -29,9 +29,9 @@ from typing import Any, Final, Protocol
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, HTTPClientError
 
 from consumers.email_notification.logic.failures import AmbiguousSendError
-from consumers.email_notification.rendering import RenderedEmail
+from consumers.email_notification.logic.rendering import RenderedEmail
 
-#: botocore configuration of the SES client (keyword arguments of ``movie_events.aws.client``): one
+#: botocore configuration of the SES client (keyword arguments of ``moviepipe.runtime.aws.client``): one
 #: attempt, never an SDK-level repeat of a send; a read timeout well inside the function's 30 s.
 SES_CLIENT_CONFIG: Final[dict[str, Any]] = {
     "retries": {"mode": "standard", "total_max_attempts": 1},

@@ -37,7 +37,7 @@ from consumers.email_notification.config import ConsumerConfig
 from consumers.email_notification.logic import metrics as m
 from consumers.email_notification.logic.batch import ConcurrentBatchProcessor
 from consumers.email_notification.logic.failures import AMBIGUOUS_SEND, Failure, Kind, classify
-from consumers.email_notification.rendering import render
+from consumers.email_notification.logic.rendering import render
 from movie_events import MovieEvent, legacy_window_event_id, parse_message
 
 #: Prefix of every idempotency key. Fixed on purpose: Powertools' default prefix is the Lambda function

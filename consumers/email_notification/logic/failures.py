@@ -29,7 +29,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from botocore.exceptions import BotoCoreError, ClientError
 
 from movie_events import InvalidEventError
-from movie_events.aws import describe_error
+from moviepipe.runtime.aws import describe_error
 
 
 class Kind(enum.Enum):

@@ -18,7 +18,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from movie_events.settings import Env
+from moviepipe.runtime.settings import Env
 
 DEFAULT_REGION = "us-east-1"
 

@@ -51,7 +51,7 @@ def require_env(name: str, environ: dict[str, str] | None = None) -> str:
 class Resources:
     """Names and settings of the AWS resources, shared by the local stack and the Terraform.
 
-    ``infra/resources.json`` is generated from this class (``python -m movie_events.settings``; a test
+    ``infra/resources.json`` is generated from this class (``python -m moviepipe.runtime.settings``; a test
     fails when it is stale) for the Terraform to read with ``jsondecode(file(...))``, so the embedded AWS
     and the real deployment cannot drift apart.
     """
