@@ -184,7 +184,11 @@ def publish(
     if not topic_arn:
         raise fail(f"no topic: pass --topic-arn or set {Env.EVENTS_TOPIC_ARN}", EXIT_USAGE)
     try:
-        result = EventPublisher(topic_arn).publish(event)
+        from moviepipe.runtime.aws import Clients
+        from moviepipe.runtime.settings import process_environment
+
+        clients = Clients.from_environ(process_environment())
+        result = EventPublisher(topic_arn, clients=clients).publish(event)
     except InvalidEventError as exc:
         raise fail(str(exc), EXIT_USAGE) from exc
     except (PublishError, ConfigurationError) as exc:
@@ -278,7 +282,7 @@ def local_up(
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
         with stack.running() as deployment:
-            env = client_environment(deployment, settings)
+            env = client_environment(deployment, settings, stack.clients)
             if as_json:
                 emit_json(
                     {

@@ -1,4 +1,4 @@
-"""Configuration of the email consumer, read from the environment once per execution environment.
+"""Configuration of the email consumer, parsed from its environment variables (given as a mapping).
 
 Every problem raises :class:`~moviepipe.runtime.settings.ConfigurationError` naming the variable, so a
 misconfigured deployment fails on its first invocation with a message an operator can act on.
@@ -6,7 +6,6 @@ misconfigured deployment fails on its first invocation with a message an operato
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,8 +36,10 @@ class ConsumerConfig:
     legacy_dedup_window_seconds: int = Resources.LEGACY_DEDUP_WINDOW_SECONDS
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> ConsumerConfig:
-        env = dict(os.environ if environ is None else environ)
+    def from_env(cls, environ: Mapping[str, str]) -> ConsumerConfig:
+        """Parse the function's variables from ``environ`` (the Lambda entry point passes the process
+        environment, the local stack and the tests their own mapping)."""
+        env = dict(environ)
         table = require_env(Env.IDEMPOTENCY_TABLE_NAME, env)
         sender = _address(Env.EMAIL_SENDER, require_env(Env.EMAIL_SENDER, env))
         recipients = tuple(

@@ -1,7 +1,8 @@
 """An embedded AWS: moto in server mode, on a loopback port, speaking the real AWS HTTP APIs.
 
 Everything in moviepipe talks to it exactly as it talks to AWS: boto3 clients pointed at it through the
-standard ``AWS_ENDPOINT_URL`` variable. Nothing is patched in-process.
+:class:`~moviepipe.runtime.aws.Clients` with its endpoint (:meth:`EmbeddedAWS.clients`), or, for a
+subprocess, the standard ``AWS_ENDPOINT_URL`` variable. Nothing is patched in-process.
 
 It is moto's own server application (what ``moto_server`` and ``ThreadedMotoServer`` run), served from a
 thread of this process by werkzeug, with additions in front of it: a :class:`~moviepipe.local.serialized.SerializedDynamoDB` that keeps
@@ -14,12 +15,9 @@ SQS APIs moto lacks in one line and counts dead letters (:mod:`moviepipe.local.s
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import threading
 import urllib.request
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +29,7 @@ from moviepipe.local.mail_catcher import MailCatcher
 from moviepipe.local.serialized import SerializedDynamoDB
 from moviepipe.local.sqs_front import SqsFront
 from moviepipe.runtime import aws
+from moviepipe.runtime.aws import Clients, Credentials
 
 LOOPBACK = "127.0.0.1"
 
@@ -141,8 +140,18 @@ class EmbeddedAWS:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback only
             response.read()
 
+    def clients(self) -> Clients:
+        """Clients of this server: what the local stack gives every function and tool it runs."""
+        return Clients(
+            region=self.region,
+            endpoint_url=self.endpoint_url,
+            credentials=Credentials(
+                FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"], FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]
+            ),
+        )
+
     def environment(self) -> dict[str, str]:
-        """The variables that point boto3, the handlers and the CLI at this server."""
+        """The variables that point boto3, the handlers and the CLI at this server (for a subprocess)."""
         return {
             "AWS_ENDPOINT_URL": self.endpoint_url,
             "AWS_REGION": self.region,
@@ -155,20 +164,3 @@ class EmbeddedAWS:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
-
-
-@contextmanager
-def environment(values: Mapping[str, str]) -> Iterator[None]:
-    """Set environment variables for the duration of the block (and rebuild the AWS session)."""
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    aws.reset()
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
-        aws.reset()

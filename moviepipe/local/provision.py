@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from moviepipe.deployment import DEPLOYMENT, Deployment, Queue, Ref, Subscription, Table
-from moviepipe.runtime import aws
+from moviepipe.runtime.aws import Clients
 
 _Item = TypeVar("_Item", Queue, Subscription)
 
@@ -98,12 +98,19 @@ class Provisioned:
 
 
 def provision(
-    deployment: Deployment = DEPLOYMENT, *, sns: Any = None, sqs: Any = None, dynamodb: Any = None
+    deployment: Deployment = DEPLOYMENT,
+    *,
+    clients: Clients | None = None,
+    sns: Any = None,
+    sqs: Any = None,
+    dynamodb: Any = None,
 ) -> Provisioned:
-    """Create every topic, queue, subscription and table the deployment declares."""
-    sns = sns or aws.client("sns")
-    sqs = sqs or aws.client("sqs")
-    dynamodb = dynamodb or aws.client("dynamodb")
+    """Create every topic, queue, subscription and table the deployment declares (through ``clients``;
+    None: boto3's defaults)."""
+    clients = clients or Clients()
+    sns = sns or clients.sns()
+    sqs = sqs or clients.sqs()
+    dynamodb = dynamodb or clients.dynamodb()
     topics = {t.key: create_topic(sns, deployment.name(t.suffix)) for t in deployment.topics}
     queues: dict[str, ProvisionedQueue] = {}
     for queue in _dead_letter_queues_first(deployment.queues):
@@ -132,12 +139,14 @@ def provision_messaging(
     visibility_timeout: int | None = None,
     sns: Any = None,
     sqs: Any = None,
+    clients: Clients | None = None,
 ) -> Messaging:
     """One declared subscription's topic → queue (raw delivery, filter policy) → DLQ (redrive after
     max receives), each value the declared one unless given here (names ending in ``.fifo`` make FIFO
     resources)."""
-    sns = sns or aws.client("sns")
-    sqs = sqs or aws.client("sqs")
+    clients = clients or Clients()
+    sns = sns or clients.sns()
+    sqs = sqs or clients.sqs()
     declared = deployment.subscription(subscription)
     queue = deployment.queue(declared.queue)
     if queue.dead_letter_queue is None:
@@ -264,36 +273,45 @@ def create_table(dynamodb: Any, table: Table, name: str) -> ProvisionedTable:
 
 
 def provision_idempotency_table(
-    name: str | None = None, *, deployment: Deployment = DEPLOYMENT, dynamodb: Any = None
+    name: str | None = None,
+    *,
+    deployment: Deployment = DEPLOYMENT,
+    dynamodb: Any = None,
+    clients: Clients | None = None,
 ) -> str:
     """The declared idempotency table (Powertools' schema, TTL on its expiry attribute); its name."""
     declared = deployment.table("idempotency")
     return create_table(
-        dynamodb or aws.client("dynamodb"), declared, name or deployment.name(declared.suffix)
+        dynamodb or (clients or Clients()).dynamodb(), declared, name or deployment.name(declared.suffix)
     ).name
 
 
 def provision_movies_table(
-    name: str | None = None, *, deployment: Deployment = DEPLOYMENT, dynamodb: Any = None
+    name: str | None = None,
+    *,
+    deployment: Deployment = DEPLOYMENT,
+    dynamodb: Any = None,
+    clients: Clients | None = None,
 ) -> str:
     """The declared Movies table with its stream; returns the stream ARN."""
     declared = deployment.table("movies")
     table = create_table(
-        dynamodb or aws.client("dynamodb"), declared, name or deployment.name(declared.suffix)
+        dynamodb or (clients or Clients()).dynamodb(), declared, name or deployment.name(declared.suffix)
     )
     assert table.stream_arn is not None, "the Movies table is declared with a stream"
     return table.stream_arn
 
 
-def verify_sender(address: str | None = None, *, sesv2: Any = None) -> None:
+def verify_sender(address: str | None = None, *, sesv2: Any = None, clients: Clients | None = None) -> None:
     """A verified SES identity for the sender, the declared one unless given (moto, like SES in the
     sandbox, refuses unverified ones)."""
     address = address or str(DEPLOYMENT.settings["email_sender"])
-    sesv2 = sesv2 or aws.client("sesv2")
+    clients = clients or Clients()
+    sesv2 = sesv2 or clients.sesv2()
     with contextlib.suppress(sesv2.exceptions.AlreadyExistsException):
         sesv2.create_email_identity(EmailIdentity=address)
     # moto's SES v1 and v2 keep separate identity lists in some versions: verify through both.
-    aws.client("ses").verify_email_identity(EmailAddress=address)
+    clients.ses().verify_email_identity(EmailAddress=address)
 
 
 def _dead_letter_queues_first(queues: tuple[Queue, ...]) -> list[Queue]:

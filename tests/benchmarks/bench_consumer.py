@@ -58,10 +58,10 @@ from moviepipe.local.provision import (
 )
 from moviepipe.local.sqs_events import LambdaSqsEvent, to_lambda_event
 from moviepipe.local.triggers import Handler, Invocation, SqsTrigger, invoke
-from moviepipe.runtime import aws
 from producers import EventPublisher
 from tests.benchmarks.common import LATENCY_SECONDS, embedded_aws, verdict
 from tests.benchmarks.report import Report
+from tests.support import aws
 from tests.support.fakes import FakeSender, InMemoryPersistenceLayer
 from tests.support.latency import simulated_latency
 

@@ -29,9 +29,9 @@ from rich.table import Table
 from moviepipe.dlq.operations import ReplayRequest, replay
 from moviepipe.dlq.replay import METHOD_RECEIVE, ReplayOptions
 from moviepipe.dlq.sqs import Queues
-from moviepipe.runtime import aws
 from tests.benchmarks.common import LATENCY_SECONDS, embedded_aws, timed, verdict
 from tests.benchmarks.report import Report
+from tests.support import aws
 from tests.support.latency import simulated_latency
 from tests.support.memory_sqs import MemorySqs
 

@@ -6,10 +6,10 @@ from rich.console import Console
 from rich.table import Table
 
 from movie_events import MovieCreated
-from moviepipe.runtime import aws
 from producers import EventPublisher
 from tests.benchmarks.common import LATENCY_SECONDS, embedded_aws, timed, verdict
 from tests.benchmarks.report import Report
+from tests.support import aws
 from tests.support.latency import simulated_latency
 
 EVENTS = 1_000
@@ -31,7 +31,7 @@ def run(console: Console, report: Report) -> bool:
         topic_arn = aws.client("sns").create_topic(Name="bench-events")["TopicArn"]
         rows = []
         with simulated_latency(LATENCY_SECONDS) as calls:
-            publisher = EventPublisher(topic_arn)
+            publisher = EventPublisher(topic_arn, clients=aws.clients())
             events = _events()
             _, one_by_one = timed(lambda: [publisher.publish(e) for e in events])
             one_by_one_calls = calls.total

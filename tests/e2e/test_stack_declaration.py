@@ -7,8 +7,8 @@ import threading
 
 from moviepipe.deployment import DEPLOYMENT
 from moviepipe.local.stack import StackSettings
-from moviepipe.runtime import aws
 from tests.e2e.conftest import RunningStack
+from tests.support import aws
 
 
 def test_the_running_stack_is_the_declared_one_with_its_overrides(local_stack: RunningStack) -> None:

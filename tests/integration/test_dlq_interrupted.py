@@ -17,7 +17,7 @@ import pytest
 from consumers.email_notification.logic.rendering import EVENT_ID_HEADER
 from movie_events import MovieCreated
 from moviepipe.local.embedded_aws import EmbeddedAWS
-from moviepipe.runtime import aws
+from tests.support import aws
 from tests.support.consumer import ConsumerStack
 from tests.support.sqs import drain
 

@@ -26,7 +26,7 @@ from moviepipe.dlq.operations import ReplayRequest, replay
 from moviepipe.dlq.replay import QueueTarget, Replayer, ReplayOptions
 from moviepipe.dlq.sqs import Queues
 from moviepipe.local.embedded_aws import EmbeddedAWS
-from moviepipe.runtime import aws
+from tests.support import aws
 from tests.support.consumer import ConsumerStack
 from tests.support.sqs import drain
 
@@ -425,8 +425,7 @@ def test_exit_codes(stack: ConsumerStack) -> None:
 
 
 def test_unreachable_aws_is_exit_1(stack: ConsumerStack, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-    aws.reset()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # the CLI reads its endpoint from there
     result = cli("stats", "whatever")
     assert result.exit_code == 1 and "Traceback" not in result.stderr
 

@@ -12,8 +12,8 @@ import pytest
 from moviepipe.deployment import DEPLOYMENT, Deployment
 from moviepipe.local.embedded_aws import EmbeddedAWS
 from moviepipe.local.provision import Provisioned, provision
-from moviepipe.runtime import aws as clients
 from moviepipe.runtime.settings import Env, Resources
+from tests.support import aws as clients
 
 
 def queue_attributes(url: str) -> dict[str, str]:

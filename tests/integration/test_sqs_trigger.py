@@ -13,7 +13,7 @@ from moviepipe.deployment import SqsTrigger as DeclaredSqsTrigger
 from moviepipe.local.embedded_aws import EmbeddedAWS
 from moviepipe.local.provision import Messaging, provision_messaging
 from moviepipe.local.triggers import Release, SqsTrigger
-from moviepipe.runtime import aws as clients
+from tests.support import aws as clients
 
 CONSUMER = DEPLOYMENT.function("email_notification")
 

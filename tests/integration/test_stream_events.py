@@ -11,7 +11,7 @@ import pytest
 from moviepipe.local.embedded_aws import EmbeddedAWS
 from moviepipe.local.provision import provision_movies_table
 from moviepipe.local.stream_events import StreamReader, lambda_record
-from moviepipe.runtime import aws as aws_module
+from tests.support import aws as aws_module
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from moviepipe.deployment import DEPLOYMENT
 from moviepipe.local.embedded_aws import EmbeddedAWS
 from moviepipe.local.provision import provision_movies_table
 from moviepipe.local.triggers import StreamTrigger
-from moviepipe.runtime import aws
+from tests.support import aws
 
 RELAY = DEPLOYMENT.function("outbox_relay")
 
