@@ -319,8 +319,8 @@ def local_emails(
     as_json: Annotated[bool, typer.Option("--json", help="Print the list as a JSON object.")] = False,
 ) -> None:
     """List the emails the local stack has sent, oldest first."""
-    from consumers.email_notification.logic.rendering import EVENT_ID_HEADER
     from moviepipe.local.mail_catcher import read_folder
+    from moviepipe.runtime.wire import EVENT_ID_HEADER
 
     # A folder that does not exist is a wrong --mail-folder (or a stack never started here), not "no
     # emails": saying "no emails" would send the reader looking for a pipeline fault that is not there.

@@ -32,8 +32,6 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from consumers.email_notification.adapters.dlq import ERROR_MESSAGE, SOURCE_MESSAGE_ID
-from consumers.email_notification.logic.rendering import EVENT_ID_HEADER
 from movie_events import EVENT_TYPES, InvalidEventError, parse_event
 from moviepipe.deployment import DEPLOYMENT
 from moviepipe.local.mail_catcher import CaughtEmail
@@ -41,6 +39,7 @@ from moviepipe.local.provision import provision_messaging
 from moviepipe.local.stack import CONSUMER, Deployment, LocalStack, StackSettings
 from moviepipe.local.triggers import Invocation
 from moviepipe.runtime.aws import Clients
+from moviepipe.runtime.wire import ERROR_MESSAGE, EVENT_ID_HEADER, SOURCE_MESSAGE_ID
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

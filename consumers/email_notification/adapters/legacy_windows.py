@@ -16,17 +16,11 @@ event id is then derived from the content id and that start
 from __future__ import annotations
 
 import time
-from typing import Any, Protocol
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 KEY_PREFIX = "moviepipe-legacy-window#"
-
-
-class LegacyWindows(Protocol):
-    def window_start(self, content_id: str, sent_ms: int) -> int:
-        """The start (ms) of the window the copy sent at ``sent_ms`` belongs to. Raises on AWS errors."""
-        ...
 
 
 def start_for(current: int, sent_ms: int, window_ms: int) -> int:

@@ -24,12 +24,11 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, HTTPClientError
 
-from consumers.email_notification.logic.failures import AmbiguousSendError
-from consumers.email_notification.logic.rendering import RenderedEmail
+from consumers.email_notification.ports import AmbiguousSendError, RenderedEmail
 
 #: botocore configuration of the SES client (keyword arguments of ``moviepipe.runtime.aws.client``): one
 #: attempt, never an SDK-level repeat of a send; a read timeout well inside the function's 30 s.
@@ -46,12 +45,6 @@ THROTTLING_CODES: Final = frozenset(
 MAX_ATTEMPTS: Final = 3
 _BACKOFF_BASE = 0.05
 _BACKOFF_CAP = 1.0
-
-
-class EmailSender(Protocol):
-    def send(self, email: RenderedEmail) -> str:
-        """Send ``email``; return the provider's message id. Raises on failure."""
-        ...
 
 
 def _provably_unsent(exc: Exception) -> bool:
