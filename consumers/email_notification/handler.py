@@ -11,7 +11,7 @@ invocation with a message naming it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
@@ -29,6 +29,11 @@ from moviepipe.runtime.aws import Clients
 from moviepipe.runtime.root import BuildOnce
 from moviepipe.runtime.settings import process_environment
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sesv2 import SESV2Client
+    from mypy_boto3_sqs import SQSClient
+
 SERVICE = "email-notification"
 METRICS_NAMESPACE = "moviepipe"
 
@@ -42,9 +47,9 @@ def build_consumer(
     config: ConsumerConfig,
     clients: Clients | None = None,
     *,
-    sesv2: Any = None,
-    sqs: Any = None,
-    dynamodb: Any = None,
+    sesv2: SESV2Client | None = None,
+    sqs: SQSClient | None = None,
+    dynamodb: DynamoDBClient | None = None,
     logger: Logger = logger,
     metrics: Metrics = metrics,
 ) -> EmailConsumer:

@@ -14,10 +14,17 @@ import contextlib
 import dataclasses
 import json
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from moviepipe.deployment import DEPLOYMENT, Deployment, Queue, Ref, Subscription, Table
 from moviepipe.runtime.aws import Clients
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sesv2 import SESV2Client
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.literals import QueueAttributeNameType
 
 _Item = TypeVar("_Item", Queue, Subscription)
 
@@ -101,9 +108,9 @@ def provision(
     deployment: Deployment = DEPLOYMENT,
     *,
     clients: Clients | None = None,
-    sns: Any = None,
-    sqs: Any = None,
-    dynamodb: Any = None,
+    sns: SNSClient | None = None,
+    sqs: SQSClient | None = None,
+    dynamodb: DynamoDBClient | None = None,
 ) -> Provisioned:
     """Create every topic, queue, subscription and table the deployment declares (through ``clients``;
     None: boto3's defaults)."""
@@ -137,8 +144,8 @@ def provision_messaging(
     event_types: tuple[str, ...] | None = None,
     max_receive_count: int | None = None,
     visibility_timeout: int | None = None,
-    sns: Any = None,
-    sqs: Any = None,
+    sns: SNSClient | None = None,
+    sqs: SQSClient | None = None,
     clients: Clients | None = None,
 ) -> Messaging:
     """One declared subscription's topic → queue (raw delivery, filter policy) → DLQ (redrive after
@@ -167,17 +174,17 @@ def provision_messaging(
     return Messaging(topic_arn, created.url, created.arn, dlq.url, dlq.arn, subscription_arn)
 
 
-def create_topic(sns: Any, name: str) -> str:
+def create_topic(sns: SNSClient, name: str) -> str:
     attributes = {"FifoTopic": "true"} if name.endswith(".fifo") else {}
     return str(sns.create_topic(Name=name, Attributes=attributes)["TopicArn"])
 
 
 def create_queue(
-    sqs: Any, queue: Queue, name: str, *, dead_letter: ProvisionedQueue | None = None
+    sqs: SQSClient, queue: Queue, name: str, *, dead_letter: ProvisionedQueue | None = None
 ) -> ProvisionedQueue:
     """A queue with its declared visibility timeout and retention, and redrive to ``dead_letter``
     after the declared maximum receives."""
-    attributes = {
+    attributes: dict[QueueAttributeNameType, str] = {
         "VisibilityTimeout": str(queue.visibility_timeout_seconds),
         "MessageRetentionPeriod": str(queue.retention_seconds),
     }
@@ -193,14 +200,14 @@ def create_queue(
     return ProvisionedQueue(name, url, queue_arn(sqs, url))
 
 
-def allow_redrive_from(sqs: Any, dlq: ProvisionedQueue, sources: list[ProvisionedQueue]) -> None:
+def allow_redrive_from(sqs: SQSClient, dlq: ProvisionedQueue, sources: list[ProvisionedQueue]) -> None:
     """The DLQ's redrive-allow policy: only the declared source queues may use it."""
     policy = {"redrivePermission": "byQueue", "sourceQueueArns": [s.arn for s in sources]}
     sqs.set_queue_attributes(QueueUrl=dlq.url, Attributes={"RedriveAllowPolicy": json.dumps(policy)})
 
 
 def subscribe(
-    sns: Any, sqs: Any, subscription: Subscription, *, topic_arn: str, queue: ProvisionedQueue
+    sns: SNSClient, sqs: SQSClient, subscription: Subscription, *, topic_arn: str, queue: ProvisionedQueue
 ) -> str:
     """Let the topic (and only it) send to the queue, then subscribe the queue with the declared filter
     policy and raw delivery."""
@@ -237,14 +244,14 @@ def subscribe(
     )
 
 
-def queue_arn(sqs: Any, queue_url: str) -> str:
+def queue_arn(sqs: SQSClient, queue_url: str) -> str:
     """The ARN of a queue, from its URL."""
     return str(
         sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     )
 
 
-def create_table(dynamodb: Any, table: Table, name: str) -> ProvisionedTable:
+def create_table(dynamodb: DynamoDBClient, table: Table, name: str) -> ProvisionedTable:
     """A table with its declared key, billing mode, stream and TTL."""
     extra: dict[str, Any] = {}
     if table.stream_view_type is not None:
@@ -276,7 +283,7 @@ def provision_idempotency_table(
     name: str | None = None,
     *,
     deployment: Deployment = DEPLOYMENT,
-    dynamodb: Any = None,
+    dynamodb: DynamoDBClient | None = None,
     clients: Clients | None = None,
 ) -> str:
     """The declared idempotency table (Powertools' schema, TTL on its expiry attribute); its name."""
@@ -290,7 +297,7 @@ def provision_movies_table(
     name: str | None = None,
     *,
     deployment: Deployment = DEPLOYMENT,
-    dynamodb: Any = None,
+    dynamodb: DynamoDBClient | None = None,
     clients: Clients | None = None,
 ) -> str:
     """The declared Movies table with its stream; returns the stream ARN."""
@@ -302,7 +309,9 @@ def provision_movies_table(
     return table.stream_arn
 
 
-def verify_sender(address: str | None = None, *, sesv2: Any = None, clients: Clients | None = None) -> None:
+def verify_sender(
+    address: str | None = None, *, sesv2: SESV2Client | None = None, clients: Clients | None = None
+) -> None:
     """A verified SES identity for the sender, the declared one unless given (moto, like SES in the
     sandbox, refuses unverified ones)."""
     address = address or str(DEPLOYMENT.settings["email_sender"])

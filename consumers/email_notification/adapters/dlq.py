@@ -12,7 +12,7 @@ import base64
 import hashlib
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -22,6 +22,9 @@ from moviepipe.runtime.wire import ERROR_CLASS as ERROR_CLASS
 from moviepipe.runtime.wire import ERROR_CODE as ERROR_CODE
 from moviepipe.runtime.wire import ERROR_MESSAGE as ERROR_MESSAGE
 from moviepipe.runtime.wire import SOURCE_MESSAGE_ID as SOURCE_MESSAGE_ID
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
 #: Long enough for every contract error message; keeps the DLQ message far from the 256 KiB limit.
 MAX_ERROR_MESSAGE_LENGTH = 1000
@@ -38,7 +41,7 @@ _NOT_XML = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ff
 class SqsDeadLetterQueue:
     """:class:`DeadLetterQueue` over an SQS boto3 client and a queue URL."""
 
-    def __init__(self, client: Any, queue_url: str) -> None:
+    def __init__(self, client: SQSClient, queue_url: str) -> None:
         self._client = client
         self.queue_url = queue_url
         self._fifo = queue_url.endswith(".fifo")

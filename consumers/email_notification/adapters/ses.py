@@ -24,11 +24,14 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, HTTPClientError
 
 from consumers.email_notification.ports import AmbiguousSendError, RenderedEmail
+
+if TYPE_CHECKING:
+    from mypy_boto3_sesv2 import SESV2Client
 
 #: botocore configuration of the SES client (keyword arguments of ``moviepipe.runtime.aws.client``): one
 #: attempt, never an SDK-level repeat of a send; a read timeout well inside the function's 30 s.
@@ -65,7 +68,7 @@ class SesEmailSender:
 
     def __init__(
         self,
-        client: Any,
+        client: SESV2Client,
         *,
         sender: str,
         recipients: Sequence[str],
