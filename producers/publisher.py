@@ -28,7 +28,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from movie_events.errors import EventTooLargeError
 from movie_events.models import MovieEvent
 from movie_events.parsing import TYPE_ATTRIBUTE
-from moviepipe.runtime.aws import Clients, describe_error
+from moviepipe.runtime.aws import BOTO3_DEFAULTS, Clients, describe_error
 
 #: SNS limit for one message, body and attributes together; also the limit of a whole PublishBatch call.
 MAX_MESSAGE_BYTES = 256 * 1024
@@ -99,7 +99,7 @@ class EventPublisher:
             raise ValueError("EventPublisher needs the topic's ARN")
         self.topic_arn = topic_arn
         self.fifo = self.topic_arn.endswith(".fifo")
-        self._sns: Any = sns_client if sns_client is not None else (clients or Clients()).sns()
+        self._sns: Any = sns_client if sns_client is not None else (clients or BOTO3_DEFAULTS).sns()
         self._max_attempts = max(1, max_attempts)
         self._base_delay = base_delay
         self._max_delay = max_delay

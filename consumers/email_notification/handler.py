@@ -25,7 +25,7 @@ from consumers.email_notification.adapters import (
 )
 from consumers.email_notification.config import ConsumerConfig
 from consumers.email_notification.logic.consumer import EmailConsumer
-from moviepipe.runtime.aws import Clients
+from moviepipe.runtime.aws import BOTO3_DEFAULTS, Clients
 from moviepipe.runtime.root import BuildOnce
 from moviepipe.runtime.settings import process_environment
 
@@ -59,7 +59,7 @@ def build_consumer(
     the production wiring. ``clients`` None: boto3's defaults (the real AWS, the execution role). The
     SES client never retries by itself (``SES_CLIENT_CONFIG``): see adapters/ses.py.
     """
-    clients = clients or Clients()
+    clients = clients or BOTO3_DEFAULTS
     pool = max(10, config.batch_concurrency)  # one HTTP connection per worker thread at least
     dynamodb = dynamodb or clients.dynamodb(max_pool_connections=pool)
     persistence = DynamoDBPersistenceLayer(table_name=config.idempotency_table, boto3_client=dynamodb)

@@ -13,7 +13,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from moviepipe.dlq.messages import SYSTEM_ATTRIBUTES, DeadLetter
-from moviepipe.runtime.aws import Clients, describe_error
+from moviepipe.runtime.aws import BOTO3_DEFAULTS, Clients, describe_error
 
 #: Error codes meaning "this endpoint has no such API" (moto, older regions, the local stack's answer).
 UNSUPPORTED_CODES = frozenset(
@@ -51,7 +51,7 @@ class Queues:
     thread-safe)."""
 
     def __init__(self, sqs: Any = None, sns: Any = None, *, clients: Clients | None = None) -> None:
-        self._clients = clients or Clients()
+        self._clients = clients or BOTO3_DEFAULTS
         self._sqs = sqs or self._clients.sqs()
         self._sns = sns
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from moviepipe.deployment import DEPLOYMENT, Deployment, Queue, Ref, Subscription, Table
-from moviepipe.runtime.aws import Clients
+from moviepipe.runtime.aws import BOTO3_DEFAULTS, Clients
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -114,7 +114,7 @@ def provision(
 ) -> Provisioned:
     """Create every topic, queue, subscription and table the deployment declares (through ``clients``;
     None: boto3's defaults)."""
-    clients = clients or Clients()
+    clients = clients or BOTO3_DEFAULTS
     sns = sns or clients.sns()
     sqs = sqs or clients.sqs()
     dynamodb = dynamodb or clients.dynamodb()
@@ -151,7 +151,7 @@ def provision_messaging(
     """One declared subscription's topic → queue (raw delivery, filter policy) → DLQ (redrive after
     max receives), each value the declared one unless given here (names ending in ``.fifo`` make FIFO
     resources)."""
-    clients = clients or Clients()
+    clients = clients or BOTO3_DEFAULTS
     sns = sns or clients.sns()
     sqs = sqs or clients.sqs()
     declared = deployment.subscription(subscription)
@@ -289,7 +289,7 @@ def provision_idempotency_table(
     """The declared idempotency table (Powertools' schema, TTL on its expiry attribute); its name."""
     declared = deployment.table("idempotency")
     return create_table(
-        dynamodb or (clients or Clients()).dynamodb(), declared, name or deployment.name(declared.suffix)
+        dynamodb or (clients or BOTO3_DEFAULTS).dynamodb(), declared, name or deployment.name(declared.suffix)
     ).name
 
 
@@ -303,7 +303,7 @@ def provision_movies_table(
     """The declared Movies table with its stream; returns the stream ARN."""
     declared = deployment.table("movies")
     table = create_table(
-        dynamodb or (clients or Clients()).dynamodb(), declared, name or deployment.name(declared.suffix)
+        dynamodb or (clients or BOTO3_DEFAULTS).dynamodb(), declared, name or deployment.name(declared.suffix)
     )
     assert table.stream_arn is not None, "the Movies table is declared with a stream"
     return table.stream_arn
@@ -315,7 +315,7 @@ def verify_sender(
     """A verified SES identity for the sender, the declared one unless given (moto, like SES in the
     sandbox, refuses unverified ones)."""
     address = address or str(DEPLOYMENT.settings["email_sender"])
-    clients = clients or Clients()
+    clients = clients or BOTO3_DEFAULTS
     sesv2 = sesv2 or clients.sesv2()
     with contextlib.suppress(sesv2.exceptions.AlreadyExistsException):
         sesv2.create_email_identity(EmailIdentity=address)

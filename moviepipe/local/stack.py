@@ -32,7 +32,7 @@ from moviepipe.local.defaults import (
 from moviepipe.local.embedded_aws import LOOPBACK, EmbeddedAWS, make_wsgi_server
 from moviepipe.local.provision import Messaging, Provisioned, provision, verify_sender
 from moviepipe.local.triggers import Handler, Invocation, SqsTrigger, StreamTrigger
-from moviepipe.runtime.aws import Clients
+from moviepipe.runtime.aws import BOTO3_DEFAULTS, Clients
 from moviepipe.runtime.settings import Env
 
 #: The declared function whose queue the local stack's visibility timeout and receive count apply to.
@@ -174,7 +174,7 @@ class LocalStack:
         self._emails_seen = 0
         self._dead_letters_seen = 0
         #: Clients of the embedded AWS, once it is started: every handler and trigger gets them.
-        self.clients = Clients()
+        self.clients = BOTO3_DEFAULTS
 
     # -- lifecycle ---------------------------------------------------------------------------------
     @contextmanager

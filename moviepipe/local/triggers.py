@@ -29,7 +29,7 @@ from moviepipe.local.lambda_context import LocalLambdaContext
 from moviepipe.local.provision import queue_arn
 from moviepipe.local.sqs_events import LambdaSqsEvent, to_lambda_event
 from moviepipe.local.stream_events import StreamReader
-from moviepipe.runtime.aws import Clients
+from moviepipe.runtime.aws import BOTO3_DEFAULTS, Clients
 
 Handler = Callable[[dict[str, Any], Any], Any]
 log = logging.getLogger(__name__)
@@ -192,7 +192,7 @@ class SqsTrigger:
 
     def __post_init__(self) -> None:
         if self.sqs is None:
-            self.sqs = (self.clients or Clients()).sqs()
+            self.sqs = (self.clients or BOTO3_DEFAULTS).sqs()
         self.queue_arn = queue_arn(self.sqs, self.queue_url)
 
     @classmethod
@@ -312,7 +312,7 @@ class StreamTrigger:
     clients: Clients | None = None
 
     def __post_init__(self) -> None:
-        self.reader = StreamReader(self.stream_arn, client=(self.clients or Clients()).dynamodbstreams())
+        self.reader = StreamReader(self.stream_arn, client=(self.clients or BOTO3_DEFAULTS).dynamodbstreams())
         self._consecutive_failures = 0
 
     @classmethod

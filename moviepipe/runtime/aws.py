@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import boto3
 from botocore.config import Config
@@ -168,3 +168,10 @@ def describe_error(exc: BaseException) -> str:
         error = exc.response.get("Error", {})
         return f"{error.get('Code', 'ClientError')}: {error.get('Message', '')}".rstrip(": ")
     return f"{type(exc).__name__}: {exc}"
+
+
+#: boto3's own defaults (region, endpoint and credentials from its default chain, so on Lambda the
+#: function's region and role), with one shared session: what a caller that passes no :class:`Clients`
+#: gets. Shared because a session loads the service models once; a session per call would pay it each
+#: time (it is the slow part of creating a client).
+BOTO3_DEFAULTS: Final = Clients()

@@ -7,6 +7,7 @@ subprocesses they start (the CLI) and for boto3's own defaults; :func:`client` b
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -22,9 +23,16 @@ hooks: list[ClientHook] = []
 
 def clients() -> Clients:
     """Clients of whatever the test's environment points at (the embedded AWS inside the ``aws`` fixture),
-    with the hooks active now (simulated latency) attached through the factory."""
-    made = Clients.from_environ(os.environ)
-    for hook in list(hooks):
+    with the hooks active now (simulated latency) attached through the factory. One per environment and
+    set of hooks: a :class:`Clients` keeps one boto3 session, which loads the service models once."""
+    aws_variables = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
+    return _clients(aws_variables, tuple(hooks))
+
+
+@functools.lru_cache(maxsize=64)
+def _clients(aws_variables: tuple[tuple[str, str], ...], active_hooks: tuple[ClientHook, ...]) -> Clients:
+    made = Clients.from_environ(dict(aws_variables))
+    for hook in active_hooks:
         made = made.with_hook(hook)
     return made
 
