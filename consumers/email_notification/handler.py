@@ -107,7 +107,10 @@ def build_from_environment(environ: Mapping[str, str], clients: Clients, **wirin
     """
     level = environ.get("POWERTOOLS_LOG_LEVEL", "").strip()
     if level and "logger" not in wiring:
-        wiring["logger"] = Logger(service=SERVICE, level=level)
+        # Powertools applies ``level=`` only to the first Logger of a service (they share one stdlib
+        # logger), so it is set explicitly.
+        wiring["logger"] = Logger(service=SERVICE)
+        wiring["logger"].setLevel(level)
     if environ.get("POWERTOOLS_METRICS_DISABLED", "").strip().lower() == "true" and "metrics" not in wiring:
         wiring["metrics"] = DiscardedMetrics(namespace=METRICS_NAMESPACE, service=SERVICE)
     return build_handler(ConsumerConfig.from_env(environ), clients, **wiring)
