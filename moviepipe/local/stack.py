@@ -161,6 +161,9 @@ class Deployment:
 class LocalStack:
     settings: StackSettings = field(default_factory=StackSettings)
     observer: Callable[[Invocation], None] | None = None
+    #: Wraps each declared function's handler before its trigger gets it (``(function key, handler)`` →
+    #: handler). The soak uses it to make the runtime die mid-invocation; None: the handlers as they are.
+    wrap_handler: Callable[[str, Handler], Handler] | None = None
 
     def __post_init__(self) -> None:
         self.aws = EmbeddedAWS(
@@ -218,6 +221,8 @@ class LocalStack:
         targets: list[tuple[str, Callable[[], None]]] = []
         for function in declared.functions:
             handler = _load_handler(function.handler)
+            if self.wrap_handler is not None:
+                handler = self.wrap_handler(function.key, handler)
             trigger = function.trigger
             if isinstance(trigger, declaration.SqsTrigger):
                 sqs = SqsTrigger.declared(
