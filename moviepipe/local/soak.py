@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from consumers.email_notification.adapters.dlq import ERROR_CODE, ERROR_MESSAGE
+from consumers.email_notification.rendering import EVENT_ID_HEADER, MOVIE_ID_HEADER
 from movie_events import MovieCreated, MovieDeleted, MovieEvent, MovieUpdated, aws
 from moviepipe.deployment import DEPLOYMENT
 from moviepipe.local.demo import http, queue_depth
@@ -477,10 +478,7 @@ class _Run:
 def _email(caught: Any) -> Email:
     event_id, movie_id = email_ids(caught.raw_mime or b"")
     if not event_id:
-        event_id, movie_id = (
-            caught.headers.get("X-Moviepipe-Event-Id", ""),
-            caught.headers.get("X-Moviepipe-Movie-Id", ""),
-        )
+        event_id, movie_id = caught.headers.get(EVENT_ID_HEADER, ""), caught.headers.get(MOVIE_ID_HEADER, "")
     return Email(event_id, movie_id, tuple(caught.recipients), tuple(caught.headers))
 
 
@@ -619,7 +617,8 @@ def render(report: SoakReport, out: TextIO) -> None:
         f"({figures['events_per_second']} events/s)\n"
         f"emails {figures['emails']}: {figures['events_emailed_once']} events emailed once, "
         f"{figures['extra_emails']} extra, {figures['attributed_extra_emails']} of them attributed to a window fault\n"
-        f"dead letters {figures['dead_letters']} ({figures['dead_lettered_poison']} poison probes)\n"
+        f"dead letters {figures['dead_letters']}: {figures['dead_lettered_poison']} poison messages, "
+        f"{figures['poison_copies_from_crashes']} second copies from crashed invocations\n"
         f"faults {json.dumps(figures['faults'])}\n"
         f"other {json.dumps(figures['other'])}\n"
         f"replay {json.dumps(figures['replay'])}\n"

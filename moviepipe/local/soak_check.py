@@ -247,6 +247,8 @@ def check(obs: Observations) -> SoakReport:
         "attributed_extra_emails": extras,
         "dead_letters": len(obs.dead_letters),
         "dead_lettered_poison": dead_poison,
+        #: Second DLQ copies of poison messages, each from an invocation that crashed after dead-lettering it.
+        "poison_copies_from_crashes": sum(len(v) - 1 for p, v in by_probe.items() if p in sent_probes),
         "faults": dict(sorted(faults.items())),
         "other": dict(sorted(obs.extra_counts.items())),
         "replay": obs.replay,

@@ -5,10 +5,11 @@ one breaks). ``make soak`` runs the same code at 2,000 events."""
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 
-from moviepipe.local.soak import POISON_KINDS, SoakOptions, render, run_soak
+from moviepipe.local.soak import EXIT_BROKEN, POISON_KINDS, SoakOptions, main, render, run_soak
 from moviepipe.local.soak_faults import TARGETED
 
 pytestmark = pytest.mark.e2e
@@ -35,3 +36,12 @@ def test_a_small_soak_keeps_every_guarantee() -> None:
     assert figures["poison_messages"] >= len(POISON_KINDS)
     assert figures["dead_lettered_poison"] == figures["poison_messages"]
     assert figures["replay"]["ok"] and figures["replay"]["moved"] >= 1
+
+
+def test_hitting_the_time_bound_stops_the_soak_and_fails_it(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--events", "20", "--max-seconds", "1", "--json"]) == EXIT_BROKEN
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert report["timed_out"] is True and report["ok"] is False
+    assert report["invariants"]["finished_in_time"] is False
+    assert "time bound hit" in captured.err
