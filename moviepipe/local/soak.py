@@ -200,6 +200,7 @@ class _Run:
     timed_out: bool = False
     _audited: int = 0
     _last_progress: float = 0.0
+    _last_audit: float = 0.0
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.options.seed)
@@ -237,7 +238,8 @@ class _Run:
         """Wait until the next event may go: at most ``rate`` per second, at most ``max_backlog`` not
         yet emailed (the producers never outrun the consumer by more than that)."""
         while not self.out_of_time():
-            self.audit()
+            if time.monotonic() - self._last_audit >= 0.5:  # every receive makes moto scan the queue
+                self.audit()
             self.progress()
             on_schedule = self.produced <= (time.monotonic() - production_started) * self.options.rate
             backlog = self.produced - len(self.stack.aws.mail.emails)
@@ -291,7 +293,7 @@ class _Run:
         choice = self.rng.random()
         if not self.live or choice < 0.5:
             fields: dict[str, Any] = {"title": f"API {self.produced}", "rating": 5.0, "genres": ["Drama"]}
-            status, headers, body = self._http(
+            status, headers, body = http(
                 "POST", f"{url}/movies", fields, {"Idempotency-Key": str(uuid.uuid4())}
             )
             if status == 201:
@@ -300,20 +302,17 @@ class _Run:
             index = self.rng.randrange(len(self.live))
             movie_id, etag, fields = self.live[index]
             fields = {**fields, "rating": round((float(fields["rating"]) + 1.3) % 10, 1)}
-            status, headers, _ = self._http("PUT", f"{url}/movies/{movie_id}", fields, {"If-Match": etag})
+            status, headers, _ = http("PUT", f"{url}/movies/{movie_id}", fields, {"If-Match": etag})
             if status == 200:
                 self.live[index] = (movie_id, headers["ETag"], fields)
         else:
             movie_id, etag, _ = self.live.pop(self.rng.randrange(len(self.live)))
-            status, _, _ = self._http("DELETE", f"{url}/movies/{movie_id}", None, {"If-Match": etag})
+            status, _, _ = http("DELETE", f"{url}/movies/{movie_id}", None, {"If-Match": etag})
         if 200 <= status < 300:
             self.api_changes += 1
             self.produced += 1
         else:
             self.count(f"api_answered_{status}")
-
-    def _http(self, method: str, url: str, body: Any, headers: dict[str, str]) -> tuple[int, Any, Any]:
-        return http(method, url, body, headers)
 
     def legacy(self) -> None:
         """A legacy flat message and a quick copy of it (genres reordered: the same set)."""
@@ -352,6 +351,7 @@ class _Run:
 
     # -- the audit queue: what reached the topic; SNS double deliveries -----------------------------
     def audit(self) -> None:
+        self._last_audit = time.monotonic()
         while True:
             batch = self.sqs.receive_message(
                 QueueUrl=self.audit_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
@@ -548,23 +548,17 @@ def run_soak(options: SoakOptions, *, log: TextIO | None = None) -> SoakReport:
         quiet_handlers=True,
         visibility_timeout=options.visibility_timeout,
     )
-    provisional = SoakFaults(
-        spacing=options.fault_spacing,
-        lock_seconds=options.lock_seconds,
-        idempotency_table="",
-        movies_table="",
-    )
-    stack = LocalStack(settings, wrap_handler=provisional.wrap_handler)
+    faults = SoakFaults(spacing=options.fault_spacing, lock_seconds=options.lock_seconds)
+    # The consumer's invocations go through the faults' wrapper (the runtime may die), and its SES
+    # clients get the faults' hook: both are in place before the stack starts the consumer.
+    stack = LocalStack(settings, wrap_handler=faults.wrap_handler)
     hooks = aws.client_created_hooks()
-    hooks.append(provisional.on_client_created)
+    hooks.append(faults.on_client_created)
     started = time.monotonic()
     try:
         with stack.running() as deployment:
-            tables = deployment.provisioned.tables
-            provisional.idempotency_table = tables["idempotency"].name
-            provisional.movies_table = tables["movies"].name
-            provisional.install(stack.aws.faults)
-            run = _Run(options, stack, deployment, provisional, log, started=started)
+            faults.install(stack.aws.faults, movies_table=deployment.provisioned.tables["movies"].name)
+            run = _Run(options, stack, deployment, faults, log, started=started)
             log.write(
                 f"soak: {options.events} events, time bound {options.max_seconds:.0f} s; embedded AWS "
                 f"{deployment.aws_endpoint}, movies API {deployment.api_url}\n"
@@ -573,7 +567,7 @@ def run_soak(options: SoakOptions, *, log: TextIO | None = None) -> SoakReport:
             observations = run.observations(settled)
             stack.aws.faults.clear()
     finally:
-        hooks.remove(provisional.on_client_created)
+        hooks.remove(faults.on_client_created)
     return check(observations)
 
 

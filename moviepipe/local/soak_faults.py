@@ -73,13 +73,10 @@ def send_request_ids(body: bytes) -> tuple[str, str]:
 class SoakFaults:
     """Decides, injects and records every fault of one soak run. Thread-safe."""
 
-    def __init__(
-        self, *, spacing: int, lock_seconds: float, idempotency_table: str, movies_table: str
-    ) -> None:
+    def __init__(self, *, spacing: int, lock_seconds: float) -> None:
         self.spacing = max(len(TARGETED) + 1, spacing)
         self.lock_seconds = lock_seconds
-        self.idempotency_table = idempotency_table
-        self.movies_table = movies_table
+        self.movies_table = ""
         self.rejecting = True
         self.hits: list[FaultHit] = []
         self._lock = threading.Lock()
@@ -181,8 +178,9 @@ class SoakFaults:
         return consumer
 
     # -- the embedded AWS's side ---------------------------------------------------------------------
-    def install(self, injector: FaultInjector) -> None:
+    def install(self, injector: FaultInjector, *, movies_table: str) -> None:
         """The server-side rules (throttling bursts are added one at a time by :meth:`throttle_burst`)."""
+        self.movies_table = movies_table
         injector.add(self._rejected, status=400, code="MessageRejected", message="soak: rejected")
         injector.add(self._idempotency_write, status=500, code="InternalServerError", message="soak")
         injector.add(self._movies_request, status=500, code="InternalServerError", message="soak")

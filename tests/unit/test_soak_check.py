@@ -7,6 +7,8 @@ passing soak means something."""
 from __future__ import annotations
 
 import dataclasses
+import re
+from pathlib import Path
 
 import pytest
 
@@ -165,3 +167,13 @@ def test_bad_usage_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--events", "3"]) == EXIT_USAGE
     assert "at least 20" in capsys.readouterr().err
     assert main(["--no-such-flag"]) == EXIT_USAGE
+
+
+def test_reliability_md_names_every_invariant_and_quotes_a_run() -> None:
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "docs" / "reliability.md").read_text()
+    for name in check(good()).invariants:
+        assert f"`{name}`" in text, name
+    figures = text.split("## The last figures", 1)[1].split("\n## ", 1)[0]
+    assert re.search(r"20\d\d-\d\d-\d\d", figures) and "events/s" in figures, "a dated run with its figures"
+    assert "docs/reliability.md" in (root / "README.md").read_text()
