@@ -54,7 +54,7 @@ bench: $(STAMP)
 N ?= 2000
 SOAK_ARGS ?=
 soak: $(STAMP)
-	$(BIN)/python -m moviepipe.local.soak --events $(N) $(SOAK_ARGS)
+	@$(BIN)/python -m moviepipe.local.soak --events $(N) $(SOAK_ARGS)
 
 $(TOOLS_STAMP): tools/requirements.lock
 	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)

@@ -33,10 +33,12 @@ from typing import Any
 from botocore.exceptions import ReadTimeoutError
 from botocore.httpsession import URLLib3Session
 
+from consumers.email_notification.logic.consumer import IDEMPOTENCY_KEY_PREFIX
 from consumers.email_notification.rendering import EVENT_ID_HEADER, MOVIE_ID_HEADER
 from moviepipe.local.faults import SESV2_SEND_EMAIL, Fault, FaultInjector
 from moviepipe.local.lambda_context import LocalLambdaContext
 from moviepipe.local.soak_check import FaultHit
+from moviepipe.local.stack import CONSUMER
 from moviepipe.local.triggers import Handler
 
 #: The targeted kinds, in turn.
@@ -44,7 +46,7 @@ TARGETED = ("crash_before_send", "crash_after_send", "ses_lost_answer", "ses_rej
 #: Message attribute tagging the soak's poison messages (kept by the DLQ and by replays).
 PROBE_ATTRIBUTE = "SoakProbe"
 #: The consumer's Powertools records (the movies API keeps its own, under another prefix, in the same table).
-CONSUMER_KEY_PREFIX = "moviepipe-email-notification#"
+CONSUMER_KEY_PREFIX = IDEMPOTENCY_KEY_PREFIX + "#"
 
 _HEADER = re.compile(rb"^([A-Za-z-]+): ?(\S*)\r?$", re.MULTILINE)
 
@@ -160,7 +162,7 @@ class SoakFaults:
         run with a function timeout of ``lock_seconds`` (shorter than the queue's visibility timeout, as
         on AWS, where it is 30 s against 180 s: a crashed record's in-progress lock has expired when SQS
         redelivers it), and :class:`RuntimeDied` fails the invocation as Lambda reports a dead runtime."""
-        if key != "email_notification":
+        if key != CONSUMER.key:
             return handler
         probe_of = _probe_of
 
