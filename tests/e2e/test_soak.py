@@ -6,13 +6,24 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 
 import pytest
 
+from moviepipe.local.embedded_aws import EmbeddedAWS
 from moviepipe.local.soak import EXIT_BROKEN, POISON_KINDS, SoakOptions, main, render, run_soak
 from moviepipe.local.soak_faults import TARGETED
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(autouse=True)
+def empty_account(aws: EmbeddedAWS) -> Iterator[None]:
+    """moto keeps its state per process: a stack another test started here left its resources, which
+    the soak's own stack would meet when it provisions (``aws`` resets the account first), and the
+    soak's would meet the next one's (reset again after)."""
+    yield
+    aws.reset()
 
 
 def test_a_small_soak_keeps_every_guarantee() -> None:
