@@ -32,7 +32,7 @@ from moviepipe.local.defaults import (
 from moviepipe.local.embedded_aws import LOOPBACK, EmbeddedAWS, make_wsgi_server
 from moviepipe.local.provision import Messaging, Provisioned, provision, verify_sender
 from moviepipe.local.triggers import Handler, Invocation, SqsTrigger, StreamTrigger
-from moviepipe.runtime.aws import BOTO3_DEFAULTS, Clients
+from moviepipe.runtime.aws import BOTO3_DEFAULTS, ClientHook, Clients
 from moviepipe.runtime.settings import Env
 
 #: The declared function whose queue the local stack's visibility timeout and receive count apply to.
@@ -160,6 +160,12 @@ class Deployment:
 class LocalStack:
     settings: StackSettings = field(default_factory=StackSettings)
     observer: Callable[[Invocation], None] | None = None
+    #: Wraps each declared function's handler before its trigger gets it (``(function key, handler)`` →
+    #: handler). The soak uses it to make the runtime die mid-invocation; None: the handlers as they are.
+    wrap_handler: Callable[[str, Handler], Handler] | None = None
+    #: Run on every AWS client the stack creates for its handlers and triggers (the soak arms the
+    #: consumer's SES client with it); None: plain clients of the embedded AWS.
+    client_hook: ClientHook | None = None
 
     def __post_init__(self) -> None:
         self.aws = EmbeddedAWS(
@@ -189,6 +195,8 @@ class LocalStack:
         self.aws.start()
         try:
             self.clients = self.aws.clients()
+            if self.client_hook is not None:
+                self.clients = self.clients.with_hook(self.client_hook)
             deployment = self._provision()
             self._start_workers(deployment)
             try:
@@ -219,6 +227,8 @@ class LocalStack:
         environ = deployment.handler_environment(self.settings)
         for function in declared.functions:
             handler = _build_handler(function.handler, environ, self.clients)
+            if self.wrap_handler is not None:
+                handler = self.wrap_handler(function.key, handler)
             trigger = function.trigger
             if isinstance(trigger, declaration.SqsTrigger):
                 sqs = SqsTrigger.declared(

@@ -34,6 +34,14 @@ DEAD_LETTER_ATTRIBUTES: Final = (
 #: SQS's limit of message attributes per message.
 MAX_MESSAGE_ATTRIBUTES: Final = 10
 
+# -- idempotency records -----------------------------------------------------------------------------
+#: Prefix of every idempotency key the email consumer writes (the soak and on-call read them). Fixed on
+#: purpose: Powertools' default prefix is the Lambda function name plus the Python qualname, so renaming
+#: the function or moving code would make every event look new and a DLQ replay after such a change
+#: would send its emails again.
+IDEMPOTENCY_KEY_PREFIX: Final = "moviepipe-email-notification"
+
+
 # -- emails ------------------------------------------------------------------------------------------
 #: The event an email is about (one email per event: mail tools and tests count by it).
 EVENT_ID_HEADER: Final = "X-Moviepipe-Event-Id"

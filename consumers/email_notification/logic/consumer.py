@@ -42,11 +42,7 @@ from consumers.email_notification.logic.rendering import render
 from consumers.email_notification.ports import DeadLetterQueue, EmailSender, LegacyWindows
 from movie_events import MovieEvent, legacy_window_event_id, parse_message
 from moviepipe.runtime.powertools import DataRecord
-
-#: Prefix of every idempotency key. Fixed on purpose: Powertools' default prefix is the Lambda function
-#: name plus the Python qualname, so renaming the function or moving code would make every event look
-#: new and a DLQ replay after such a change would send its emails again.
-IDEMPOTENCY_KEY_PREFIX = "moviepipe-email-notification"
+from moviepipe.runtime.wire import IDEMPOTENCY_KEY_PREFIX
 
 
 class Outcome(enum.StrEnum):
