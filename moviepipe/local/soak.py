@@ -222,6 +222,7 @@ class _Run:
             queue_name=AUDIT_QUEUE,
             dlq_name=f"{AUDIT_QUEUE}-dlq",
             event_types=("MovieCreated", "MovieUpdated", "MovieDeleted"),
+            clients=clients,
         ).queue_url
         self.live: list[tuple[str, str, dict[str, Any]]] = []  # API movies: id, ETag, fields
         self.deadline = self.started + self.options.max_seconds

@@ -64,6 +64,8 @@ class StackSettings:
     #: Keep the handlers' own JSON logs to errors and turn their EMF metric lines off: the local stack
     #: prints one line per invocation itself.
     quiet_handlers: bool = False
+    #: moto in a process of its own, so it and the handlers do not share one GIL (docs/local.md).
+    aws_in_own_process: bool = True
 
     def problems(self) -> list[str]:
         """What is wrong with these settings, one line each, checked before anything starts. When
@@ -169,7 +171,10 @@ class LocalStack:
 
     def __post_init__(self) -> None:
         self.aws = EmbeddedAWS(
-            self.settings.host, self.settings.aws_port, mail_folder=self.settings.mail_folder
+            self.settings.host,
+            self.settings.aws_port,
+            mail_folder=self.settings.mail_folder,
+            own_process=self.settings.aws_in_own_process,
         )
         self.deployment: Deployment | None = None
         self._stop = threading.Event()
