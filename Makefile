@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 TOOLS  := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed-$(shell cat tools/requirements.lock 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: all venv test unit lint format demo bench lock clean package tools check-deploy tf-check tools-lock
+.PHONY: all venv test unit lint format demo bench soak lock clean package tools check-deploy tf-check tools-lock
 
 all: test
 
@@ -48,6 +48,13 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks
+
+# The chaos soak: N valid events (default 2000) through the whole local pipeline under injected faults,
+# then every invariant checked (docs/reliability.md). Stops by itself; exit 1 if an invariant broke.
+N ?= 2000
+SOAK_ARGS ?=
+soak: $(STAMP)
+	@$(BIN)/python -m moviepipe.local.soak --events $(N) $(SOAK_ARGS)
 
 $(TOOLS_STAMP): tools/requirements.lock
 	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)

@@ -23,10 +23,10 @@ from rich.text import Text
 
 from movie_events import EVENT_CLASSES, EVENT_TYPES, InvalidEventError
 from movie_events.errors import describe_validation_errors
-from movie_events.settings import ConfigurationError, Env
 from moviepipe.deployment import DEPLOYMENT
 from moviepipe.dlq.cli import dlq_app
 from moviepipe.local.defaults import DEFAULT_API_PORT, DEFAULT_AWS_PORT, DEFAULT_MAIL_FOLDER
+from moviepipe.runtime.settings import ConfigurationError, Env
 
 if TYPE_CHECKING:
     from moviepipe.local.triggers import Invocation
@@ -184,7 +184,11 @@ def publish(
     if not topic_arn:
         raise fail(f"no topic: pass --topic-arn or set {Env.EVENTS_TOPIC_ARN}", EXIT_USAGE)
     try:
-        result = EventPublisher(topic_arn).publish(event)
+        from moviepipe.runtime.aws import Clients
+        from moviepipe.runtime.settings import process_environment
+
+        clients = Clients.from_environ(process_environment())
+        result = EventPublisher(topic_arn, clients=clients).publish(event)
     except InvalidEventError as exc:
         raise fail(str(exc), EXIT_USAGE) from exc
     except (PublishError, ConfigurationError) as exc:
@@ -278,7 +282,7 @@ def local_up(
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
         with stack.running() as deployment:
-            env = client_environment(deployment, settings)
+            env = client_environment(deployment, settings, stack.clients)
             if as_json:
                 emit_json(
                     {
@@ -315,8 +319,8 @@ def local_emails(
     as_json: Annotated[bool, typer.Option("--json", help="Print the list as a JSON object.")] = False,
 ) -> None:
     """List the emails the local stack has sent, oldest first."""
-    from consumers.email_notification.rendering import EVENT_ID_HEADER
     from moviepipe.local.mail_catcher import read_folder
+    from moviepipe.runtime.wire import EVENT_ID_HEADER
 
     # A folder that does not exist is a wrong --mail-folder (or a stack never started here), not "no
     # emails": saying "no emails" would send the reader looking for a pipeline fault that is not there.

@@ -8,7 +8,7 @@ from it (``python -m moviepipe.deployment``; a unit test fails when the committe
 Terraform reads it with ``jsondecode(file(...))``.
 
 Physical names are ``<name prefix>-<suffix>``; the default prefix gives the names of
-:class:`movie_events.settings.Resources`, which this module reuses rather than repeats. Every value a
+:class:`moviepipe.runtime.settings.Resources`, which this module reuses rather than repeats. Every value a
 function's environment needs is a :class:`Ref` to a declared resource or setting, resolved by whoever
 deploys (Terraform on AWS, the local stack on the embedded AWS).
 """
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal, TypeVar
 
 from movie_events.parsing import TYPE_ATTRIBUTE
-from movie_events.settings import Env, Resources
+from moviepipe.runtime.settings import Env, Resources
 
 NAME_PREFIX: Final = Resources.PREFIX
 #: The Lambda runtime the packages are built for (``make package``) and the functions run on.

@@ -52,7 +52,7 @@ LAMBDA_PYTHON: Final = "3.12"
 #: on every Amazon Linux the Python runtimes use.
 ARCHITECTURES: Final = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
 #: The project's packages the handlers import; ``moviepipe`` (CLI, local stack) and ``tests`` stay out.
-HANDLER_PACKAGES: Final = ("movie_events", "producers", "consumers")
+HANDLER_PACKAGES: Final = ("movie_events", "producers", "consumers", "moviepipe/runtime")
 #: Every declared Lambda entry point (module, function); the package tests import each one.
 HANDLERS: Final = tuple(
     (module, attribute) for module, _, attribute in (f.handler.rpartition(".") for f in DEPLOYMENT.functions)
@@ -264,6 +264,11 @@ def copy_sources(root: Path, into: Path, packages: Iterable[str] = HANDLER_PACKA
         source = root / package
         if not (source / "__init__.py").is_file():
             raise PackagingError(f"{source} is not a package")
+        # A sub-package (``moviepipe/runtime``) needs its parents' ``__init__.py``, and nothing else of them.
+        for parent in Path(package).parents[:-1]:
+            init = root / parent / "__init__.py"
+            (into / parent).mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(init, into / parent / "__init__.py")
         for path in sorted(source.rglob("*")):
             relative = path.relative_to(root)
             if path.is_file() and not _skipped(relative):

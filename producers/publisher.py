@@ -25,11 +25,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from movie_events import aws
 from movie_events.errors import EventTooLargeError
 from movie_events.models import MovieEvent
 from movie_events.parsing import TYPE_ATTRIBUTE
-from movie_events.settings import Env, require_env
+from moviepipe.runtime.aws import BOTO3_DEFAULTS, Clients, describe_error
 
 #: SNS limit for one message, body and attributes together; also the limit of a whole PublishBatch call.
 MAX_MESSAGE_BYTES = 256 * 1024
@@ -76,8 +75,9 @@ def message_size(body: str, event_type: str) -> int:
 class EventPublisher:
     """Publishes :mod:`movie_events` events to one SNS topic.
 
-    :param topic_arn: the topic; defaults to ``$EVENTS_TOPIC_ARN``.
-    :param sns_client: a boto3 SNS client; defaults to one from :func:`movie_events.aws.client`.
+    :param topic_arn: the topic (a service reads it from its settings, e.g. ``EVENTS_TOPIC_ARN``).
+    :param sns_client: a boto3 SNS client; defaults to one from ``clients``.
+    :param clients: where AWS is (:class:`moviepipe.runtime.aws.Clients`); defaults to boto3's defaults.
     :param max_attempts: attempts per event for entries PublishBatch reports as failed.
     :param max_workers: PublishBatch calls in flight at once in :meth:`publish_many` (standard topics
         only; FIFO topics publish their batches one after another so that per-movie order holds). Each
@@ -90,18 +90,21 @@ class EventPublisher:
 
     def __init__(
         self,
-        topic_arn: str | None = None,
+        topic_arn: str,
         *,
         sns_client: Any = None,
+        clients: Clients | None = None,
         max_attempts: int = 5,
         base_delay: float = 0.05,
         max_delay: float = 2.0,
         max_workers: int = DEFAULT_MAX_WORKERS,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.topic_arn = topic_arn or require_env(Env.EVENTS_TOPIC_ARN)
+        if not topic_arn:
+            raise ValueError("EventPublisher needs the topic's ARN")
+        self.topic_arn = topic_arn
         self.fifo = self.topic_arn.endswith(".fifo")
-        self._sns = sns_client if sns_client is not None else aws.client("sns")
+        self._sns: Any = sns_client if sns_client is not None else (clients or BOTO3_DEFAULTS).sns()
         self._max_attempts = max(1, max_attempts)
         self._base_delay = base_delay
         self._max_delay = max_delay
@@ -123,7 +126,7 @@ class EventPublisher:
         try:
             response = self._sns.publish(**params)
         except (ClientError, BotoCoreError) as exc:
-            raise PublishError({event.id: aws.describe_error(exc)}) from exc
+            raise PublishError({event.id: describe_error(exc)}) from exc
         return PublishedEvent(event.id, response["MessageId"], response.get("SequenceNumber"))
 
     # -- many events -------------------------------------------------------------------------------
@@ -202,7 +205,7 @@ class EventPublisher:
         except (ClientError, BotoCoreError) as exc:
             # botocore has already retried throttling/5xx; what is left is permanent for this call,
             # unless it is a transient error that ran out of botocore's attempts: retry those here too.
-            reason = aws.describe_error(exc)
+            reason = describe_error(exc)
             if _is_retryable(exc):
                 for entry in batch:
                     entry.last_error = reason

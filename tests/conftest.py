@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from moviepipe.local.defaults import DEFAULT_MAIL_FOLDER
-from moviepipe.local.embedded_aws import EmbeddedAWS, environment
+from moviepipe.local.embedded_aws import EmbeddedAWS
 from moviepipe.local.provision import Messaging, provision_messaging
+from tests.support.aws import environment
 
 
 def _outbox_files() -> set[Path]:

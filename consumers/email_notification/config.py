@@ -1,23 +1,22 @@
-"""Configuration of the email consumer, read from the environment once per execution environment.
+"""Configuration of the email consumer, parsed from its environment variables (given as a mapping).
 
-Every problem raises :class:`~movie_events.settings.ConfigurationError` naming the variable, so a
+Every problem raises :class:`~moviepipe.runtime.settings.ConfigurationError` naming the variable, so a
 misconfigured deployment fails on its first invocation with a message an operator can act on.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from movie_events.settings import ConfigurationError, Env, Resources, require_env
+from moviepipe.runtime.settings import ConfigurationError, Env, Resources, require_env
 
 #: SES accepts at most 50 recipients per message.
 MAX_RECIPIENTS = 50
 #: Upper bound for BATCH_CONCURRENCY: an SQS batch holds at most 10,000 records, but far fewer threads
-#: already saturate the AWS connection pool (see movie_events.aws), and past ~50 the threads only queue
-#: for the GIL (measured in ``make bench``: batch 100 on 100 threads is slower than on 50).
+#: already saturate the AWS connection pool (see moviepipe.runtime.aws), and past ~50 the threads only
+#: queue for the GIL (measured in ``make bench``: batch 100 on 100 threads is slower than on 50).
 MAX_CONCURRENCY = 50
 #: Default: concurrency that fits the batch. An invocation runs min(lanes, BATCH_CONCURRENCY) threads,
 #: so with this default a batch of 10 runs 10 lanes at once and a batch of 100 runs 50. Deployments that
@@ -42,8 +41,10 @@ class ConsumerConfig:
     legacy_dedup_window_seconds: int = Resources.LEGACY_DEDUP_WINDOW_SECONDS
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> ConsumerConfig:
-        env = dict(os.environ if environ is None else environ)
+    def from_env(cls, environ: Mapping[str, str]) -> ConsumerConfig:
+        """Parse the function's variables from ``environ`` (the Lambda entry point passes the process
+        environment, the local stack and the tests their own mapping)."""
+        env = dict(environ)
         table = require_env(Env.IDEMPOTENCY_TABLE_NAME, env)
         sender = _address(Env.EMAIL_SENDER, require_env(Env.EMAIL_SENDER, env))
         recipients = tuple(

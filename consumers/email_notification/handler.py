@@ -1,14 +1,17 @@
-"""Lambda entry point of the email consumer: ``lambda_handler(event, context)``. Wiring only.
+"""Lambda entry point and composition root of the email consumer. Wiring only.
 
-Importing this module needs no environment: the consumer (configuration, boto3 clients, idempotency
-store) is built on the first invocation and reused by the following ones in the same execution
-environment. A missing or invalid variable makes that first invocation fail with a message naming it.
+:func:`build_consumer` / :func:`build_handler` wire the consumer from a :class:`ConsumerConfig` and a
+:class:`~moviepipe.runtime.aws.Clients`: the local stack, the tests and the benchmarks call them with
+their own. ``lambda_handler`` builds its root once per execution environment, on the first invocation,
+from the process environment (:func:`~moviepipe.runtime.settings.process_environment`, the one place it
+is read). Importing this module needs no environment; a missing or invalid variable fails that first
+invocation with a message naming it.
 """
 
 from __future__ import annotations
 
-import threading
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
@@ -22,43 +25,53 @@ from consumers.email_notification.adapters import (
 )
 from consumers.email_notification.config import ConsumerConfig
 from consumers.email_notification.logic.consumer import EmailConsumer
-from movie_events import aws
+from moviepipe.runtime.aws import BOTO3_DEFAULTS, Clients
+from moviepipe.runtime.root import BuildOnce
+from moviepipe.runtime.settings import process_environment
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sesv2 import SESV2Client
+    from mypy_boto3_sqs import SQSClient
 
 SERVICE = "email-notification"
 METRICS_NAMESPACE = "moviepipe"
 
+Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
 
-_lock = threading.Lock()
-_consumer: EmailConsumer | None = None
-
 
 def build_consumer(
-    config: ConsumerConfig | None = None,
+    config: ConsumerConfig,
+    clients: Clients | None = None,
     *,
-    sesv2: Any = None,
-    sqs: Any = None,
-    dynamodb: Any = None,
+    sesv2: SESV2Client | None = None,
+    sqs: SQSClient | None = None,
+    dynamodb: DynamoDBClient | None = None,
+    logger: Logger = logger,
+    metrics: Metrics = metrics,
 ) -> EmailConsumer:
-    """A consumer wired to AWS (or the embedded AWS, through ``AWS_ENDPOINT_URL``).
+    """The consumer wired to AWS (or the embedded AWS) through ``clients``.
 
-    Tests pass their own clients to inject faults; everything else is the production wiring. The SES
-    client never retries by itself (``SES_CLIENT_CONFIG``): see adapters/ses.py.
+    Tests pass their own boto3 clients (``sesv2``, ``sqs``, ``dynamodb``) to inject faults; the rest is
+    the production wiring. ``clients`` None: boto3's defaults (the real AWS, the execution role). The
+    SES client never retries by itself (``SES_CLIENT_CONFIG``): see adapters/ses.py.
     """
-    config = config or ConsumerConfig.from_env()
+    clients = clients or BOTO3_DEFAULTS
     pool = max(10, config.batch_concurrency)  # one HTTP connection per worker thread at least
-    dynamodb = dynamodb or aws.client("dynamodb", max_pool_connections=pool)
+    dynamodb = dynamodb or clients.dynamodb(max_pool_connections=pool)
     persistence = DynamoDBPersistenceLayer(table_name=config.idempotency_table, boto3_client=dynamodb)
     dead_letters = None
     if config.dead_letter_queue_url:
         dead_letters = SqsDeadLetterQueue(
-            sqs or aws.client("sqs", max_pool_connections=pool), config.dead_letter_queue_url
+            sqs or clients.sqs(max_pool_connections=pool), config.dead_letter_queue_url
         )
     return EmailConsumer(
         config=config,
         sender=SesEmailSender(
-            sesv2 or aws.client("sesv2", max_pool_connections=pool, **SES_CLIENT_CONFIG),
+            sesv2 or clients.sesv2(max_pool_connections=pool, **SES_CLIENT_CONFIG),
             sender=config.sender,
             recipients=config.recipients,
         ),
@@ -75,22 +88,48 @@ def build_consumer(
     )
 
 
-def get_consumer() -> EmailConsumer:
-    """The consumer of this execution environment, built on first use."""
-    global _consumer
-    with _lock:
-        if _consumer is None:
-            _consumer = build_consumer()
-        return _consumer
+def build_handler(config: ConsumerConfig, clients: Clients, **wiring: Any) -> Handler:
+    """The Lambda handler of a consumer built by :func:`build_consumer` (same keyword arguments)."""
+    return handler_for(build_consumer(config, clients, **wiring), wiring.get("logger", logger))
 
 
-def reset() -> None:
-    """Forget the cached consumer (tests change the environment between cases)."""
-    global _consumer
-    with _lock:
-        _consumer = None
+def handler_for(consumer: EmailConsumer, log: Logger = logger) -> Handler:
+    """``consumer`` as a Lambda handler (with the Lambda context in every log line)."""
+    return cast(Handler, log.inject_lambda_context(consumer.handle))
 
 
-@logger.inject_lambda_context
+def build_from_environment(environ: Mapping[str, str], clients: Clients, **wiring: Any) -> Handler:
+    """The handler for a function deployed with the variables ``environ`` (the local stack's way in).
+
+    Powertools reads ``POWERTOOLS_LOG_LEVEL`` and ``POWERTOOLS_METRICS_DISABLED`` from the process
+    environment by itself; a function run in-process with its own mapping (the local stack's quiet
+    mode) gets the same effect from that mapping here.
+    """
+    level = environ.get("POWERTOOLS_LOG_LEVEL", "").strip()
+    if level and "logger" not in wiring:
+        # Powertools applies ``level=`` only to the first Logger of a service (they share one stdlib
+        # logger), so it is set explicitly.
+        wiring["logger"] = Logger(service=SERVICE)
+        wiring["logger"].setLevel(level)
+    if environ.get("POWERTOOLS_METRICS_DISABLED", "").strip().lower() == "true" and "metrics" not in wiring:
+        wiring["metrics"] = DiscardedMetrics(namespace=METRICS_NAMESPACE, service=SERVICE)
+    return build_handler(ConsumerConfig.from_env(environ), clients, **wiring)
+
+
+class DiscardedMetrics(Metrics):
+    """Metrics that are counted but never written (``POWERTOOLS_METRICS_DISABLED=true``)."""
+
+    def flush_metrics(self, raise_on_empty_metrics: bool = False) -> None:
+        self.clear_metrics()
+
+
+def _from_process() -> Handler:
+    environ = process_environment()
+    return build_from_environment(environ, Clients.from_environ(environ))
+
+
+_root = BuildOnce(_from_process)
+
+
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return get_consumer().handle(event, context)
+    return _root.get()(event, context)

@@ -74,13 +74,14 @@ def emit_json(document: dict[str, Any]) -> None:
 @contextmanager
 def guarded() -> Iterator[Queues]:
     """The AWS adapter; bad usage → exit 2, a queue that does not exist → exit 2, AWS failed → exit 1."""
-    from movie_events.settings import ConfigurationError
     from moviepipe.dlq.filters import FilterError
     from moviepipe.dlq.operations import UsageError
     from moviepipe.dlq.sqs import AwsError, Queues
+    from moviepipe.runtime.aws import Clients
+    from moviepipe.runtime.settings import ConfigurationError, process_environment
 
     try:
-        yield Queues()
+        yield Queues(clients=Clients.from_environ(process_environment()))
     except (FilterError, UsageError) as exc:
         raise fail(str(exc), EXIT_USAGE) from None
     except AwsError as exc:
@@ -263,7 +264,8 @@ def replay(
     """Move messages back to the DLQ's source queue (or --to / --to-topic), losing and duplicating nothing."""
     from moviepipe.dlq.operations import ReplayRequest
     from moviepipe.dlq.operations import replay as run_replay
-    from moviepipe.dlq.replay import METHODS, ReplayOptions
+    from moviepipe.dlq.replay import METHODS, ReplayOptions, idempotency_ttl
+    from moviepipe.runtime.settings import process_environment
 
     if method not in METHODS:
         raise fail(f"--method must be one of {', '.join(METHODS)}, not {method!r}", EXIT_USAGE)
@@ -282,6 +284,7 @@ def replay(
                 dry_run=dry_run,
                 concurrency=concurrency,
                 visibility=visibility,
+                idempotency_ttl=idempotency_ttl(process_environment()),
             ),
         )
         total = max_messages or _depth(queues, queue)

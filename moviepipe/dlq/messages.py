@@ -23,16 +23,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from consumers.email_notification.adapters.dlq import (
+from movie_events.parsing import TYPE_ATTRIBUTE, legacy_event_id
+from moviepipe.runtime.wire import (
+    DEAD_LETTER_ATTRIBUTES,
     ERROR_CLASS,
     ERROR_CODE,
     ERROR_MESSAGE,
-    MAX_ATTRIBUTES,
-    OVERFLOW,
-    RESERVED,
+    MAX_MESSAGE_ATTRIBUTES,
+    OVERFLOW_ATTRIBUTES,
     SOURCE_MESSAGE_ID,
 )
-from movie_events.parsing import TYPE_ATTRIBUTE, legacy_event_id
 
 #: The system attributes a dead letter is read with (and exported with).
 SYSTEM_ATTRIBUTES = (
@@ -280,15 +280,17 @@ def original_attributes(letter: DeadLetter) -> dict[str, dict[str, Any]]:
     """
     if not letter.dead_lettered_by_consumer:
         return {name: dict(value) for name, value in letter.attributes.items()}
-    restored = {name: dict(value) for name, value in letter.attributes.items() if name not in RESERVED}
-    packed = letter.attributes.get(OVERFLOW)
+    restored = {
+        name: dict(value) for name, value in letter.attributes.items() if name not in DEAD_LETTER_ATTRIBUTES
+    }
+    packed = letter.attributes.get(OVERFLOW_ATTRIBUTES)
     if packed is not None:
         for name, value in unpack_overflow(packed.get("StringValue")).items():
             if name in restored:
-                raise RestoreError(f"{OVERFLOW} repeats attribute {name!r}")
+                raise RestoreError(f"{OVERFLOW_ATTRIBUTES} repeats attribute {name!r}")
             restored[name] = value
-    if len(restored) > MAX_ATTRIBUTES:
-        raise RestoreError(f"{len(restored)} attributes once unpacked; SQS allows {MAX_ATTRIBUTES}")
+    if len(restored) > MAX_MESSAGE_ATTRIBUTES:
+        raise RestoreError(f"{len(restored)} attributes once unpacked; SQS allows {MAX_MESSAGE_ATTRIBUTES}")
     return restored
 
 
@@ -296,24 +298,24 @@ def unpack_overflow(text: Any) -> dict[str, dict[str, Any]]:
     """``OverflowAttributes``' JSON back to SendMessage-shaped attributes (the inverse of the consumer's
     packing; binary values travel base64-encoded)."""
     if not isinstance(text, str):
-        raise RestoreError(f"{OVERFLOW} is not a string attribute")
+        raise RestoreError(f"{OVERFLOW_ATTRIBUTES} is not a string attribute")
     document = parse_body(text)
     if not isinstance(document, dict):
-        raise RestoreError(f"{OVERFLOW} is not a JSON object")
+        raise RestoreError(f"{OVERFLOW_ATTRIBUTES} is not a JSON object")
     unpacked: dict[str, dict[str, Any]] = {}
     for name, value in document.items():
         if not isinstance(value, dict) or not isinstance(value.get("DataType"), str):
-            raise RestoreError(f"{OVERFLOW}[{name!r}] has no DataType")
+            raise RestoreError(f"{OVERFLOW_ATTRIBUTES}[{name!r}] has no DataType")
         if isinstance(value.get("BinaryValue"), str):
             try:
                 binary = base64.b64decode(value["BinaryValue"], validate=True)
             except (binascii.Error, ValueError) as exc:
-                raise RestoreError(f"{OVERFLOW}[{name!r}] is not base64") from exc
+                raise RestoreError(f"{OVERFLOW_ATTRIBUTES}[{name!r}] is not base64") from exc
             unpacked[name] = {"DataType": value["DataType"], "BinaryValue": binary}
         elif isinstance(value.get("StringValue"), str):
             unpacked[name] = {"DataType": value["DataType"], "StringValue": value["StringValue"]}
         else:
-            raise RestoreError(f"{OVERFLOW}[{name!r}] has neither StringValue nor BinaryValue")
+            raise RestoreError(f"{OVERFLOW_ATTRIBUTES}[{name!r}] has neither StringValue nor BinaryValue")
     return unpacked
 
 
@@ -359,8 +361,8 @@ def from_json_line(line: str) -> DeadLetter:
     system = document.get("system_attributes", {})
     if not isinstance(raw_attributes, dict) or not isinstance(system, dict):
         raise ValueError("'attributes' and 'system_attributes' must be objects")
-    if len(raw_attributes) > MAX_ATTRIBUTES:
-        raise ValueError(f"{len(raw_attributes)} attributes; SQS allows {MAX_ATTRIBUTES}")
+    if len(raw_attributes) > MAX_MESSAGE_ATTRIBUTES:
+        raise ValueError(f"{len(raw_attributes)} attributes; SQS allows {MAX_MESSAGE_ATTRIBUTES}")
     attributes: dict[str, dict[str, Any]] = {}
     for name, value in raw_attributes.items():
         if not isinstance(value, dict) or not isinstance(value.get("DataType"), str):

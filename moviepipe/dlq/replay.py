@@ -26,14 +26,12 @@ packed: the consumer ignores them) and cannot filter or dry-run.
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from movie_events.settings import Env, Resources
 from moviepipe.dlq.filters import Filter
 from moviepipe.dlq.messages import (
     DeadLetter,
@@ -45,6 +43,7 @@ from moviepipe.dlq.messages import (
 )
 from moviepipe.dlq.scan import Holder, RateLimiter, visibility_for
 from moviepipe.dlq.sqs import AwsError, Queues
+from moviepipe.runtime.settings import Env, Resources
 
 METHOD_AUTO = "auto"
 METHOD_MOVE_TASK = "move-task"
@@ -180,6 +179,8 @@ class ReplayOptions:
     wait_seconds: int = 1
     #: Put the original attributes back (False for ``import``, which writes messages as exported).
     restore: bool = True
+    #: The consumer's IDEMPOTENCY_TTL_SECONDS: older messages are counted (it may have forgotten them).
+    idempotency_ttl: timedelta = timedelta(seconds=Resources.IDEMPOTENCY_TTL_SECONDS)
 
 
 @dataclass
@@ -230,8 +231,9 @@ class ReplayReport:
         return not (self.failed or self.not_deleted or self.interrupted or self.error)
 
 
-def idempotency_ttl() -> timedelta:
-    raw = os.environ.get(Env.IDEMPOTENCY_TTL_SECONDS, "")
+def idempotency_ttl(environ: Mapping[str, str]) -> timedelta:
+    """The consumer's IDEMPOTENCY_TTL_SECONDS as the operator's environment gives it (else the default)."""
+    raw = environ.get(Env.IDEMPOTENCY_TTL_SECONDS, "")
     seconds = int(raw) if raw.isdigit() else Resources.IDEMPOTENCY_TTL_SECONDS
     return timedelta(seconds=seconds)
 
@@ -269,7 +271,7 @@ class Replayer:
         self._limiter = RateLimiter(options.rate)
         self._blocked_groups: set[str] = set()
         self._moved_ids: set[str] = set()
-        self._ttl = idempotency_ttl()
+        self._ttl = options.idempotency_ttl
         #: Messages sent to the DLQ after the run started are left for the next run: a replayed message
         #: that fails again comes straight back (the consumer dead-letters it anew), and taking it again
         #: would loop for ever.

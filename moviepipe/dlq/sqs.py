@@ -12,8 +12,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from movie_events import aws
 from moviepipe.dlq.messages import SYSTEM_ATTRIBUTES, DeadLetter
+from moviepipe.runtime.aws import BOTO3_DEFAULTS, Clients, describe_error
 
 #: Error codes meaning "this endpoint has no such API" (moto, older regions, the local stack's answer).
 UNSUPPORTED_CODES = frozenset(
@@ -35,7 +35,7 @@ class AwsError(RuntimeError):
 
     def __init__(self, operation: str, exc: BaseException) -> None:
         self.code = str(exc.response.get("Error", {}).get("Code", "")) if isinstance(exc, ClientError) else ""
-        super().__init__(f"{operation}: {aws.describe_error(exc)}")
+        super().__init__(f"{operation}: {describe_error(exc)}")
 
     @property
     def unsupported(self) -> bool:
@@ -50,14 +50,15 @@ class Queues:
     """SQS and SNS for the DLQ tools. One instance is shared by the worker threads (boto3 clients are
     thread-safe)."""
 
-    def __init__(self, sqs: Any = None, sns: Any = None) -> None:
-        self._sqs = sqs or aws.client("sqs")
+    def __init__(self, sqs: Any = None, sns: Any = None, *, clients: Clients | None = None) -> None:
+        self._clients = clients or BOTO3_DEFAULTS
+        self._sqs = sqs or self._clients.sqs()
         self._sns = sns
 
     @property
     def sns(self) -> Any:
         if self._sns is None:
-            self._sns = aws.client("sns")
+            self._sns = self._clients.sns()
         return self._sns
 
     def _call(self, operation: str, fn: Any, **params: Any) -> Any:

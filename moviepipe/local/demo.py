@@ -26,20 +26,23 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from consumers.email_notification.adapters.dlq import ERROR_MESSAGE, SOURCE_MESSAGE_ID
-from consumers.email_notification.rendering import EVENT_ID_HEADER
-from movie_events import EVENT_TYPES, InvalidEventError, aws, parse_event
+from movie_events import EVENT_TYPES, InvalidEventError, parse_event
 from moviepipe.deployment import DEPLOYMENT
 from moviepipe.local.mail_catcher import CaughtEmail
 from moviepipe.local.provision import provision_messaging
 from moviepipe.local.stack import CONSUMER, Deployment, LocalStack, StackSettings
 from moviepipe.local.triggers import Invocation
+from moviepipe.runtime.aws import Clients
+from moviepipe.runtime.wire import ERROR_MESSAGE, EVENT_ID_HEADER, SOURCE_MESSAGE_ID
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
 SETTLE_TIMEOUT_SECONDS = 60.0
 POISON_BODY = '{"id": "tt-poison", "title": 42, "rating": 5, "genres": []}'
@@ -124,8 +127,10 @@ def _expect(status: int, wanted: int, what: str, body: Any) -> None:
 class Audit:
     """Every event published to the topic, read from the audit queue."""
 
-    def __init__(self, topic_arn: str) -> None:
+    def __init__(self, topic_arn: str, clients: Clients) -> None:
+        self.sqs = clients.sqs()
         self.queue_url = provision_messaging(
+            clients=clients,
             topic_name=topic_arn.rsplit(":", 1)[-1],
             queue_name=AUDIT_QUEUE,
             dlq_name=f"{AUDIT_QUEUE}-dlq",
@@ -134,7 +139,7 @@ class Audit:
         self.messages: dict[str, dict[str, Any]] = {}
 
     def collect(self) -> dict[str, dict[str, Any]]:
-        sqs = aws.client("sqs")
+        sqs = self.sqs
         while True:
             batch = sqs.receive_message(
                 QueueUrl=self.queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
@@ -142,7 +147,9 @@ class Audit:
             if not batch:
                 return self.messages
             for message in batch:
-                self.messages[parse_event(message["Body"], message["MessageAttributes"]).id] = message
+                self.messages[parse_event(message["Body"], message["MessageAttributes"]).id] = cast(
+                    "dict[str, Any]", message
+                )
             sqs.delete_message_batch(
                 QueueUrl=self.queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)],
@@ -153,7 +160,7 @@ def emails_by_event(emails: list[CaughtEmail]) -> Counter[str]:
     return Counter(email.headers.get(EVENT_ID_HEADER, "?") for email in emails)
 
 
-def send_to_queue(queue_url: str, body: str, attributes: dict[str, Any]) -> str:
+def send_to_queue(sqs: SQSClient, queue_url: str, body: str, attributes: dict[str, Any]) -> str:
     """Put a message straight on the queue, as a redelivery or a replay does."""
     params: dict[str, Any] = {"QueueUrl": queue_url, "MessageBody": body}
     if attributes:
@@ -161,11 +168,11 @@ def send_to_queue(queue_url: str, body: str, attributes: dict[str, Any]) -> str:
             name: {"DataType": value["DataType"], "StringValue": value["StringValue"]}
             for name, value in attributes.items()
         }
-    return str(aws.client("sqs").send_message(**params)["MessageId"])
+    return str(sqs.send_message(**params)["MessageId"])
 
 
-def queue_depth(queue_url: str) -> int:
-    attributes = aws.client("sqs").get_queue_attributes(
+def queue_depth(sqs: SQSClient, queue_url: str) -> int:
+    attributes = sqs.get_queue_attributes(
         QueueUrl=queue_url,
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
     )["Attributes"]
@@ -223,7 +230,8 @@ def _drive(
     console.print(
         f"[bold]moviepipe demo[/bold] — embedded AWS {deployment.aws_endpoint}, movies API {deployment.api_url}"
     )
-    audit = Audit(deployment.messaging.topic_arn)
+    audit = Audit(deployment.messaging.topic_arn, stack.clients)
+    sqs = stack.clients.sqs()
 
     console.print("1. Changing movies through the HTTP API")
     drive_api(deployment.api_url, console)
@@ -238,10 +246,11 @@ def _drive(
     console.print("2. Forcing a duplicate delivery and a poison message")
     first_id, first = next(iter(audit.messages.items()))
     duplicate_message_id = send_to_queue(
-        deployment.messaging.queue_url, first["Body"], first["MessageAttributes"]
+        sqs, deployment.messaging.queue_url, first["Body"], first["MessageAttributes"]
     )
     console.print(f"  re-delivered event {first_id} as SQS message {duplicate_message_id}")
     poison_message_id = send_to_queue(
+        sqs,
         deployment.messaging.queue_url,
         POISON_BODY,
         {"Type": {"DataType": "String", "StringValue": "MovieCreated"}},
@@ -253,7 +262,7 @@ def _drive(
             r["messageId"] for i in list(invocations) if i.trigger == CONSUMER.suffix for r in i.succeeded
         }
         return len({duplicate_message_id, poison_message_id} & done) + (
-            queue_depth(deployment.messaging.queue_url) == 0
+            queue_depth(sqs, deployment.messaging.queue_url) == 0
         )
 
     settled = wait_until(handled, lambda: 3, "   settling", console)

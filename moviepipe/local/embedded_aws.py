@@ -1,7 +1,8 @@
 """An embedded AWS: moto in server mode, on a loopback port, speaking the real AWS HTTP APIs.
 
 Everything in moviepipe talks to it exactly as it talks to AWS: boto3 clients pointed at it through the
-standard ``AWS_ENDPOINT_URL`` variable. Nothing is patched in-process.
+:class:`~moviepipe.runtime.aws.Clients` with its endpoint (:meth:`EmbeddedAWS.clients`), or, for a
+subprocess, the standard ``AWS_ENDPOINT_URL`` variable. Nothing is patched in-process.
 
 It is moto's own server application (what ``moto_server`` and ``ThreadedMotoServer`` run), served from a
 thread of this process by werkzeug, with additions in front of it: a :class:`~moviepipe.local.serialized.SerializedDynamoDB` that keeps
@@ -14,23 +15,22 @@ SQS APIs moto lacks in one line and counts dead letters (:mod:`moviepipe.local.s
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import threading
 import urllib.request
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from movie_events import aws
+from moviepipe.local import moto_speedups
+from moviepipe.local.aws_process import MotoProcess, MotoProxy
 from moviepipe.local.faults import FaultInjector
 from moviepipe.local.mail_catcher import MailCatcher
 from moviepipe.local.serialized import SerializedDynamoDB
 from moviepipe.local.sqs_front import SqsFront
+from moviepipe.runtime.aws import DEFAULT_REGION, Clients, Credentials
 
 LOOPBACK = "127.0.0.1"
 
@@ -74,23 +74,31 @@ class EmbeddedAWS:
     """A moto server on ``host:port`` (port 0 picks a free one).
 
     :param mail_folder: where caught emails are written as ``.eml`` and ``.html`` (None: memory only).
+    :param own_process: run moto in a child process (:mod:`moviepipe.local.aws_process`), the middleware
+        staying here: the local stack does, so moto and the handlers do not share one GIL. In-process
+        (the default) keeps moto's state readable from this process, as some integration tests need.
     """
 
     def __init__(
         self,
         host: str = LOOPBACK,
         port: int = 0,
-        region: str = aws.DEFAULT_REGION,
+        region: str = DEFAULT_REGION,
         mail_folder: Path | None = None,
+        *,
+        own_process: bool = False,
     ) -> None:
         self.host = host
         self.region = region
         self.port = port
         self._requested_port = port
+        # moto's SQS slows down in proportion to queue depth without these (moviepipe/local/moto_speedups.py).
+        moto_speedups.apply()
+        self._moto = MotoProcess(host) if own_process else None
+        self._proxy = MotoProxy(host, 0) if own_process else None
+        moto_app = self._proxy or DomainDispatcherApplication(create_backend_app)
         # DynamoDB requests one at a time: moto's conditional writes are atomic only that way.
-        self.mail = MailCatcher(
-            SerializedDynamoDB(DomainDispatcherApplication(create_backend_app)), mail_folder
-        )
+        self.mail = MailCatcher(SerializedDynamoDB(moto_app), mail_folder)
         self.sqs = SqsFront(self.mail)
         self.faults = FaultInjector(self.sqs)
         self._server: BaseWSGIServer | None = None
@@ -109,13 +117,20 @@ class EmbeddedAWS:
             return self
         # werkzeug logs every request at INFO; the local stack prints what matters itself.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        server = make_wsgi_server(
-            "the embedded AWS",
-            self.host,
-            self._requested_port,
-            self.faults,
-            request_handler=MotoRequestHandler,
-        )
+        if self._moto is not None and self._proxy is not None:
+            self._proxy.port = self._moto.start().port
+        try:
+            server = make_wsgi_server(
+                "the embedded AWS",
+                self.host,
+                self._requested_port,
+                self.faults,
+                request_handler=MotoRequestHandler,
+            )
+        except BaseException:
+            if self._moto is not None:
+                self._moto.stop()
+            raise
         self._server = server
         self.port = int(server.server_address[1])
         self._thread = threading.Thread(target=server.serve_forever, name="embedded-aws", daemon=True)
@@ -123,15 +138,24 @@ class EmbeddedAWS:
         return self
 
     def stop(self) -> None:
-        """Stop serving and release the port (joins the server thread)."""
+        """Stop serving and release the port (joins the server thread; ends moto's process)."""
         if self._server is None:
             return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._server = None
-        self._thread = None
+        try:
+            self._server.shutdown()
+            self._server.server_close()
+            if self._thread is not None:
+                self._thread.join(timeout=10)
+        finally:
+            self._server = None
+            self._thread = None
+            if self._moto is not None:
+                self._moto.stop()
+
+    @property
+    def moto_pid(self) -> int | None:
+        """The process id of moto's own process (None: moto runs in this one)."""
+        return self._moto.pid if self._moto is not None else None
 
     def reset(self) -> None:
         """Forget every resource (moto's reset API), caught email and fault: an empty account."""
@@ -141,8 +165,18 @@ class EmbeddedAWS:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback only
             response.read()
 
+    def clients(self) -> Clients:
+        """Clients of this server: what the local stack gives every function and tool it runs."""
+        return Clients(
+            region=self.region,
+            endpoint_url=self.endpoint_url,
+            credentials=Credentials(
+                FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"], FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]
+            ),
+        )
+
     def environment(self) -> dict[str, str]:
-        """The variables that point boto3, the handlers and the CLI at this server."""
+        """The variables that point boto3, the handlers and the CLI at this server (for a subprocess)."""
         return {
             "AWS_ENDPOINT_URL": self.endpoint_url,
             "AWS_REGION": self.region,
@@ -155,20 +189,3 @@ class EmbeddedAWS:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
-
-
-@contextmanager
-def environment(values: Mapping[str, str]) -> Iterator[None]:
-    """Set environment variables for the duration of the block (and rebuild the AWS session)."""
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    aws.reset()
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
-        aws.reset()

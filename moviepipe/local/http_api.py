@@ -239,8 +239,18 @@ class ApiGatewayApp:
         return self.invoke(Request(environ))(environ, start_response)
 
 
-def movies_api_app(*, stage: str = DEFAULT_STAGE, payload_format: PayloadFormat = "rest") -> ApiGatewayApp:
-    """The movies API Lambda handler behind a local API Gateway (configuration from the environment)."""
+def movies_api_app(
+    handler: LambdaHandler | None = None,
+    *,
+    stage: str = DEFAULT_STAGE,
+    payload_format: PayloadFormat = "rest",
+) -> ApiGatewayApp:
+    """The movies API behind a local API Gateway: ``handler`` (built by
+    :func:`producers.movies_api.handler.build_handler`), or the Lambda entry point itself, which builds
+    from the process environment once."""
     return ApiGatewayApp(
-        movies_api_handler, function_name=MOVIES_API.suffix, stage=stage, payload_format=payload_format
+        handler or movies_api_handler,
+        function_name=MOVIES_API.suffix,
+        stage=stage,
+        payload_format=payload_format,
     )

@@ -12,7 +12,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from movie_events import aws
+from moviepipe.runtime.aws import DEFAULT_REGION
 
 
 @dataclass
@@ -24,6 +24,7 @@ class LocalLambdaContext:
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     log_group_name: str = ""
     log_stream_name: str = ""
+    region: str = DEFAULT_REGION
     _deadline: float = field(default=0.0, repr=False)
 
     def __post_init__(self) -> None:
@@ -33,7 +34,7 @@ class LocalLambdaContext:
 
     @property
     def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:{aws.region()}:123456789012:function:{self.function_name}"
+        return f"arn:aws:lambda:{self.region}:123456789012:function:{self.function_name}"
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))

@@ -14,10 +14,17 @@ import contextlib
 import dataclasses
 import json
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from movie_events import aws
 from moviepipe.deployment import DEPLOYMENT, Deployment, Queue, Ref, Subscription, Table
+from moviepipe.runtime.aws import BOTO3_DEFAULTS, Clients
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sesv2 import SESV2Client
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.literals import QueueAttributeNameType
 
 _Item = TypeVar("_Item", Queue, Subscription)
 
@@ -98,12 +105,19 @@ class Provisioned:
 
 
 def provision(
-    deployment: Deployment = DEPLOYMENT, *, sns: Any = None, sqs: Any = None, dynamodb: Any = None
+    deployment: Deployment = DEPLOYMENT,
+    *,
+    clients: Clients | None = None,
+    sns: SNSClient | None = None,
+    sqs: SQSClient | None = None,
+    dynamodb: DynamoDBClient | None = None,
 ) -> Provisioned:
-    """Create every topic, queue, subscription and table the deployment declares."""
-    sns = sns or aws.client("sns")
-    sqs = sqs or aws.client("sqs")
-    dynamodb = dynamodb or aws.client("dynamodb")
+    """Create every topic, queue, subscription and table the deployment declares (through ``clients``;
+    None: boto3's defaults)."""
+    clients = clients or BOTO3_DEFAULTS
+    sns = sns or clients.sns()
+    sqs = sqs or clients.sqs()
+    dynamodb = dynamodb or clients.dynamodb()
     topics = {t.key: create_topic(sns, deployment.name(t.suffix)) for t in deployment.topics}
     queues: dict[str, ProvisionedQueue] = {}
     for queue in _dead_letter_queues_first(deployment.queues):
@@ -130,14 +144,16 @@ def provision_messaging(
     event_types: tuple[str, ...] | None = None,
     max_receive_count: int | None = None,
     visibility_timeout: int | None = None,
-    sns: Any = None,
-    sqs: Any = None,
+    sns: SNSClient | None = None,
+    sqs: SQSClient | None = None,
+    clients: Clients | None = None,
 ) -> Messaging:
     """One declared subscription's topic → queue (raw delivery, filter policy) → DLQ (redrive after
     max receives), each value the declared one unless given here (names ending in ``.fifo`` make FIFO
     resources)."""
-    sns = sns or aws.client("sns")
-    sqs = sqs or aws.client("sqs")
+    clients = clients or BOTO3_DEFAULTS
+    sns = sns or clients.sns()
+    sqs = sqs or clients.sqs()
     declared = deployment.subscription(subscription)
     queue = deployment.queue(declared.queue)
     if queue.dead_letter_queue is None:
@@ -158,17 +174,17 @@ def provision_messaging(
     return Messaging(topic_arn, created.url, created.arn, dlq.url, dlq.arn, subscription_arn)
 
 
-def create_topic(sns: Any, name: str) -> str:
+def create_topic(sns: SNSClient, name: str) -> str:
     attributes = {"FifoTopic": "true"} if name.endswith(".fifo") else {}
     return str(sns.create_topic(Name=name, Attributes=attributes)["TopicArn"])
 
 
 def create_queue(
-    sqs: Any, queue: Queue, name: str, *, dead_letter: ProvisionedQueue | None = None
+    sqs: SQSClient, queue: Queue, name: str, *, dead_letter: ProvisionedQueue | None = None
 ) -> ProvisionedQueue:
     """A queue with its declared visibility timeout and retention, and redrive to ``dead_letter``
     after the declared maximum receives."""
-    attributes = {
+    attributes: dict[QueueAttributeNameType, str] = {
         "VisibilityTimeout": str(queue.visibility_timeout_seconds),
         "MessageRetentionPeriod": str(queue.retention_seconds),
     }
@@ -184,14 +200,14 @@ def create_queue(
     return ProvisionedQueue(name, url, queue_arn(sqs, url))
 
 
-def allow_redrive_from(sqs: Any, dlq: ProvisionedQueue, sources: list[ProvisionedQueue]) -> None:
+def allow_redrive_from(sqs: SQSClient, dlq: ProvisionedQueue, sources: list[ProvisionedQueue]) -> None:
     """The DLQ's redrive-allow policy: only the declared source queues may use it."""
     policy = {"redrivePermission": "byQueue", "sourceQueueArns": [s.arn for s in sources]}
     sqs.set_queue_attributes(QueueUrl=dlq.url, Attributes={"RedriveAllowPolicy": json.dumps(policy)})
 
 
 def subscribe(
-    sns: Any, sqs: Any, subscription: Subscription, *, topic_arn: str, queue: ProvisionedQueue
+    sns: SNSClient, sqs: SQSClient, subscription: Subscription, *, topic_arn: str, queue: ProvisionedQueue
 ) -> str:
     """Let the topic (and only it) send to the queue, then subscribe the queue with the declared filter
     policy and raw delivery."""
@@ -228,14 +244,14 @@ def subscribe(
     )
 
 
-def queue_arn(sqs: Any, queue_url: str) -> str:
+def queue_arn(sqs: SQSClient, queue_url: str) -> str:
     """The ARN of a queue, from its URL."""
     return str(
         sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     )
 
 
-def create_table(dynamodb: Any, table: Table, name: str) -> ProvisionedTable:
+def create_table(dynamodb: DynamoDBClient, table: Table, name: str) -> ProvisionedTable:
     """A table with its declared key, billing mode, stream and TTL."""
     extra: dict[str, Any] = {}
     if table.stream_view_type is not None:
@@ -264,36 +280,47 @@ def create_table(dynamodb: Any, table: Table, name: str) -> ProvisionedTable:
 
 
 def provision_idempotency_table(
-    name: str | None = None, *, deployment: Deployment = DEPLOYMENT, dynamodb: Any = None
+    name: str | None = None,
+    *,
+    deployment: Deployment = DEPLOYMENT,
+    dynamodb: DynamoDBClient | None = None,
+    clients: Clients | None = None,
 ) -> str:
     """The declared idempotency table (Powertools' schema, TTL on its expiry attribute); its name."""
     declared = deployment.table("idempotency")
     return create_table(
-        dynamodb or aws.client("dynamodb"), declared, name or deployment.name(declared.suffix)
+        dynamodb or (clients or BOTO3_DEFAULTS).dynamodb(), declared, name or deployment.name(declared.suffix)
     ).name
 
 
 def provision_movies_table(
-    name: str | None = None, *, deployment: Deployment = DEPLOYMENT, dynamodb: Any = None
+    name: str | None = None,
+    *,
+    deployment: Deployment = DEPLOYMENT,
+    dynamodb: DynamoDBClient | None = None,
+    clients: Clients | None = None,
 ) -> str:
     """The declared Movies table with its stream; returns the stream ARN."""
     declared = deployment.table("movies")
     table = create_table(
-        dynamodb or aws.client("dynamodb"), declared, name or deployment.name(declared.suffix)
+        dynamodb or (clients or BOTO3_DEFAULTS).dynamodb(), declared, name or deployment.name(declared.suffix)
     )
     assert table.stream_arn is not None, "the Movies table is declared with a stream"
     return table.stream_arn
 
 
-def verify_sender(address: str | None = None, *, sesv2: Any = None) -> None:
+def verify_sender(
+    address: str | None = None, *, sesv2: SESV2Client | None = None, clients: Clients | None = None
+) -> None:
     """A verified SES identity for the sender, the declared one unless given (moto, like SES in the
     sandbox, refuses unverified ones)."""
     address = address or str(DEPLOYMENT.settings["email_sender"])
-    sesv2 = sesv2 or aws.client("sesv2")
+    clients = clients or BOTO3_DEFAULTS
+    sesv2 = sesv2 or clients.sesv2()
     with contextlib.suppress(sesv2.exceptions.AlreadyExistsException):
         sesv2.create_email_identity(EmailIdentity=address)
     # moto's SES v1 and v2 keep separate identity lists in some versions: verify through both.
-    aws.client("ses").verify_email_identity(EmailAddress=address)
+    clients.ses().verify_email_identity(EmailAddress=address)
 
 
 def _dead_letter_queues_first(queues: tuple[Queue, ...]) -> list[Queue]:

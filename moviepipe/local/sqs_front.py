@@ -15,8 +15,8 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from consumers.email_notification.adapters.dlq import ERROR_CODE
 from moviepipe.local.wsgi import WSGIApp, call_buffered, read_body
+from moviepipe.runtime.wire import ERROR_CODE
 
 _TARGET_PREFIX = "AmazonSQS."
 UNSUPPORTED_ACTIONS = ("StartMessageMoveTask", "ListMessageMoveTasks", "CancelMessageMoveTask")

@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import os
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from werkzeug.serving import BaseWSGIServer
 
-from movie_events import aws
-from movie_events.settings import Env
 from moviepipe import deployment as declaration
 from moviepipe.deployment import DEPLOYMENT
 from moviepipe.local.defaults import (
@@ -32,9 +29,11 @@ from moviepipe.local.defaults import (
     DEFAULT_MAIL_FOLDER,
     LOCAL_VISIBILITY_TIMEOUT_SECONDS,
 )
-from moviepipe.local.embedded_aws import LOOPBACK, EmbeddedAWS, environment, make_wsgi_server
+from moviepipe.local.embedded_aws import LOOPBACK, EmbeddedAWS, make_wsgi_server
 from moviepipe.local.provision import Messaging, Provisioned, provision, verify_sender
 from moviepipe.local.triggers import Handler, Invocation, SqsTrigger, StreamTrigger
+from moviepipe.runtime.aws import BOTO3_DEFAULTS, ClientHook, Clients
+from moviepipe.runtime.settings import Env
 
 #: The declared function whose queue the local stack's visibility timeout and receive count apply to.
 CONSUMER: declaration.Function = DEPLOYMENT.function("email_notification")
@@ -65,6 +64,8 @@ class StackSettings:
     #: Keep the handlers' own JSON logs to errors and turn their EMF metric lines off: the local stack
     #: prints one line per invocation itself.
     quiet_handlers: bool = False
+    #: moto in a process of its own, so it and the handlers do not share one GIL (docs/local.md).
+    aws_in_own_process: bool = True
 
     def problems(self) -> list[str]:
         """What is wrong with these settings, one line each, checked before anything starts. When
@@ -161,10 +162,19 @@ class Deployment:
 class LocalStack:
     settings: StackSettings = field(default_factory=StackSettings)
     observer: Callable[[Invocation], None] | None = None
+    #: Wraps each declared function's handler before its trigger gets it (``(function key, handler)`` →
+    #: handler). The soak uses it to make the runtime die mid-invocation; None: the handlers as they are.
+    wrap_handler: Callable[[str, Handler], Handler] | None = None
+    #: Run on every AWS client the stack creates for its handlers and triggers (the soak arms the
+    #: consumer's SES client with it); None: plain clients of the embedded AWS.
+    client_hook: ClientHook | None = None
 
     def __post_init__(self) -> None:
         self.aws = EmbeddedAWS(
-            self.settings.host, self.settings.aws_port, mail_folder=self.settings.mail_folder
+            self.settings.host,
+            self.settings.aws_port,
+            mail_folder=self.settings.mail_folder,
+            own_process=self.settings.aws_in_own_process,
         )
         self.deployment: Deployment | None = None
         self._stop = threading.Event()
@@ -174,6 +184,8 @@ class LocalStack:
         self.invocations: list[Invocation] = []
         self._emails_seen = 0
         self._dead_letters_seen = 0
+        #: Clients of the embedded AWS, once it is started: every handler and trigger gets them.
+        self.clients = BOTO3_DEFAULTS
 
     # -- lifecycle ---------------------------------------------------------------------------------
     @contextmanager
@@ -187,20 +199,21 @@ class LocalStack:
             raise ValueError("; ".join(problems))
         self.aws.start()
         try:
-            with environment(self.aws.environment()):
-                deployment = self._provision()
-                with environment(deployment.handler_environment(self.settings)):
-                    self._start_workers(deployment)
-                    try:
-                        yield self.deployment or deployment
-                    finally:
-                        self._stop_workers()
+            self.clients = self.aws.clients()
+            if self.client_hook is not None:
+                self.clients = self.clients.with_hook(self.client_hook)
+            deployment = self._provision()
+            self._start_workers(deployment)
+            try:
+                yield self.deployment or deployment
+            finally:
+                self._stop_workers()
         finally:
             self.aws.stop()
 
     def _provision(self) -> Deployment:
-        provisioned = provision(self.settings.declaration())
-        verify_sender(self.settings.sender)
+        provisioned = provision(self.settings.declaration(), clients=self.clients)
+        verify_sender(self.settings.sender, clients=self.clients)
         self.deployment = Deployment(
             aws_endpoint=self.aws.endpoint_url,
             api_url=f"http://{self.settings.host}:{self.settings.api_port}",
@@ -216,8 +229,11 @@ class LocalStack:
         provisioned = deployment.provisioned
         declared = provisioned.deployment
         targets: list[tuple[str, Callable[[], None]]] = []
+        environ = deployment.handler_environment(self.settings)
         for function in declared.functions:
-            handler = _load_handler(function.handler)
+            handler = _build_handler(function.handler, environ, self.clients)
+            if self.wrap_handler is not None:
+                handler = self.wrap_handler(function.key, handler)
             trigger = function.trigger
             if isinstance(trigger, declaration.SqsTrigger):
                 sqs = SqsTrigger.declared(
@@ -227,6 +243,7 @@ class LocalStack:
                     deployment=declared,
                     observer=self._observe,
                     stop=self._stop,
+                    clients=self.clients,
                 )
                 targets.append((f"{function.suffix}-sqs-trigger", sqs.run))
             elif isinstance(trigger, declaration.StreamTrigger):
@@ -239,6 +256,7 @@ class LocalStack:
                     deployment=declared,
                     observer=self._observe,
                     stop=self._stop,
+                    clients=self.clients,
                 )
                 targets.append((f"{function.suffix}-stream-trigger", stream.run))
             else:
@@ -295,7 +313,7 @@ class LocalStack:
     def dead_letters(self) -> list[dict[str, Any]]:
         """The messages in the DLQ, left in place (received with a zero visibility change)."""
         assert self.deployment is not None
-        sqs = aws.client("sqs")
+        sqs = self.clients.sqs()
         url = self.deployment.messaging.dlq_url
         seen: dict[str, dict[str, Any]] = {}
         for _ in range(10):
@@ -304,7 +322,7 @@ class LocalStack:
             ).get("Messages", [])
             if not batch:
                 break
-            seen.update({m["MessageId"]: m for m in batch})
+            seen.update({m["MessageId"]: cast("dict[str, Any]", m) for m in batch})
         for message in seen.values():
             sqs.change_message_visibility(
                 QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
@@ -312,21 +330,19 @@ class LocalStack:
         return list(seen.values())
 
 
-def _load_handler(path: str) -> Handler:
-    """The handler at a declared import path (``package.module.function``).
+def _build_handler(path: str, environ: dict[str, str], clients: Clients) -> Handler:
+    """The handler of the function declared at ``path`` (``package.module.lambda_handler``), built by its
+    module's composition root (``build_from_environment``) with the function's variables and the
+    stack's clients: a fresh one per stack, so a process that ran a stack against another endpoint
+    before (the tests) keeps nothing of it, and the process environment is never touched.
 
     Imported when the stack starts, not at module level: `moviepipe local` commands that do not run the
-    handlers should not pay their import time. Handlers keep their wiring (clients, table names) for the
-    life of the process, as in a Lambda execution environment, and this process may have run them
-    against another endpoint before: their ``reset()`` drops it.
+    handlers should not pay their import time.
     """
-    module_name, _, attribute = path.rpartition(".")
+    module_name, _, _attribute = path.rpartition(".")
     module = importlib.import_module(module_name)
-    reset = getattr(module, "reset", None)
-    if callable(reset):
-        reset()
-    handler: Handler = getattr(module, attribute)
-    return handler
+    build: Callable[[dict[str, str], Clients], Handler] = module.build_from_environment
+    return build(environ, clients)
 
 
 def union_of_environments(environments: dict[str, dict[str, str]]) -> dict[str, str]:
@@ -344,17 +360,14 @@ def union_of_environments(environments: dict[str, dict[str, str]]) -> dict[str, 
     return union
 
 
-def client_environment(deployment: Deployment, settings: StackSettings) -> dict[str, str]:
+def client_environment(deployment: Deployment, settings: StackSettings, clients: Clients) -> dict[str, str]:
     """What to export so the CLI, the AWS CLI and boto3 talk to the local stack.
 
     Both region variables: boto3 and the AWS CLI read ``AWS_DEFAULT_REGION`` (a plain
     ``boto3.client("sqs")`` raises NoRegionError without it), while other SDKs and Lambda use ``AWS_REGION``.
     """
     return {
+        **clients.environment(),
         Env.AWS_ENDPOINT_URL: deployment.aws_endpoint,
-        Env.AWS_REGION: aws.region(),
-        Env.AWS_DEFAULT_REGION: aws.region(),
-        "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
-        "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
         **deployment.resource_environment(settings),
     }

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from movie_events import aws
+from moviepipe.runtime.aws import BOTO3_DEFAULTS
 
 #: What Lambda puts in ``eventVersion`` of DynamoDB stream records.
 LAMBDA_EVENT_VERSION: Final = "1.1"
@@ -120,7 +120,7 @@ class StreamReader:
 
     def __post_init__(self) -> None:
         if self.client is None:
-            self.client = aws.client("dynamodbstreams")
+            self.client = BOTO3_DEFAULTS.dynamodbstreams()
         self.region = region_of(self.stream_arn)
 
     def shards(self) -> list[dict[str, Any]]:

@@ -24,12 +24,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from movie_events import aws
 from moviepipe import deployment as declaration
 from moviepipe.local.lambda_context import LocalLambdaContext
 from moviepipe.local.provision import queue_arn
 from moviepipe.local.sqs_events import LambdaSqsEvent, to_lambda_event
 from moviepipe.local.stream_events import StreamReader
+from moviepipe.runtime.aws import BOTO3_DEFAULTS, Clients
 
 Handler = Callable[[dict[str, Any], Any], Any]
 log = logging.getLogger(__name__)
@@ -187,10 +187,12 @@ class SqsTrigger:
     observer: Observer | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     sqs: Any = None
+    #: Where the queue is (None: boto3's defaults); used when ``sqs`` is not given.
+    clients: Clients | None = None
 
     def __post_init__(self) -> None:
         if self.sqs is None:
-            self.sqs = aws.client("sqs")
+            self.sqs = (self.clients or BOTO3_DEFAULTS).sqs()
         self.queue_arn = queue_arn(self.sqs, self.queue_url)
 
     @classmethod
@@ -306,9 +308,11 @@ class StreamTrigger:
     function_name: str | None = None
     observer: Observer | None = None
     stop: threading.Event = field(default_factory=threading.Event)
+    #: Where the stream is (None: boto3's defaults).
+    clients: Clients | None = None
 
     def __post_init__(self) -> None:
-        self.reader = StreamReader(self.stream_arn)
+        self.reader = StreamReader(self.stream_arn, client=(self.clients or BOTO3_DEFAULTS).dynamodbstreams())
         self._consecutive_failures = 0
 
     @classmethod

@@ -1,6 +1,6 @@
-"""Configuration of the movies API, read from the environment on the first invocation.
+"""Configuration of the movies API, parsed from its environment variables (given as a mapping).
 
-Every problem raises :class:`~movie_events.settings.ConfigurationError` naming the variable.
+Every problem raises :class:`~moviepipe.runtime.settings.ConfigurationError` naming the variable.
 
 * ``MOVIES_TABLE_NAME`` (required): the Movies table.
 * ``IDEMPOTENCY_TABLE_NAME``: where ``Idempotency-Key`` records live. Needed only by a POST that sends
@@ -13,11 +13,10 @@ Every problem raises :class:`~movie_events.settings.ConfigurationError` naming t
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from movie_events.settings import ConfigurationError, Env, Resources, require_env
+from moviepipe.runtime.settings import ConfigurationError, Env, Resources, require_env
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off", ""})
@@ -32,10 +31,9 @@ class ApiConfig:
     require_if_match: bool = False
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> ApiConfig:
-        env = os.environ if environ is None else environ
+    def from_env(cls, env: Mapping[str, str]) -> ApiConfig:
         return cls(
-            movies_table=require_env(Env.MOVIES_TABLE_NAME, dict(env)),
+            movies_table=require_env(Env.MOVIES_TABLE_NAME, env),
             idempotency_table=env.get(Env.IDEMPOTENCY_TABLE_NAME, "").strip() or None,
             idempotency_ttl_seconds=_ttl(env),
             require_if_match=_flag(env, Env.MOVIES_API_REQUIRE_IF_MATCH),

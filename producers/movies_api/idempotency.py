@@ -27,9 +27,9 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from moviepipe.runtime.powertools import DataRecord
 from producers.movies_api.models import Movie, MovieFields
 
 #: Records of this API in the shared idempotency table start with this (the consumer's use another).

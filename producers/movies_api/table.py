@@ -22,7 +22,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -32,6 +32,9 @@ from movie_events.errors import describe_validation_errors
 from movie_events.models import MovieId
 from producers.movies_api.models import Movie, MovieFields
 from producers.movies_api.preconditions import IfMatch
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -163,7 +166,7 @@ def stored_version(item: Mapping[str, Any] | None) -> int:
 class MoviesTable:
     """Data access for the Movies table (partition key ``id``), through a boto3 DynamoDB client."""
 
-    def __init__(self, table_name: str, client: Any) -> None:
+    def __init__(self, table_name: str, client: DynamoDBClient) -> None:
         self.table_name = table_name
         self._client = client
 
@@ -247,14 +250,11 @@ class MoviesTable:
                 raise MovieNotFoundError(movie_id)
             return
         condition, names, values = self._version_condition(expected)
+        request |= {"ConditionExpression": condition, "ExpressionAttributeNames": names}
+        if values:
+            request["ExpressionAttributeValues"] = values
         try:
-            self._client.delete_item(
-                **request,
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                **({"ExpressionAttributeValues": values} if values else {}),
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
+            self._client.delete_item(**request, ReturnValuesOnConditionCheckFailure="ALL_OLD")
         except ClientError as exc:
             raise VersionMismatchError(
                 movie_id, stored_version(self._failed_item(exc, movie_id)), expected

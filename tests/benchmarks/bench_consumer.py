@@ -47,14 +47,13 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from rich.console import Console
 
 from consumers.email_notification import handler
 from consumers.email_notification.adapters import EmailSender, SesEmailSender
 from consumers.email_notification.config import DEFAULT_CONCURRENCY, ConsumerConfig
 from consumers.email_notification.logic.consumer import EmailConsumer, idempotency_payload
-from consumers.email_notification.rendering import (
+from consumers.email_notification.logic.rendering import (
     EVENT_ID_HEADER,
     MOVIE_ID_HEADER,
     RenderedEmail,
@@ -62,7 +61,7 @@ from consumers.email_notification.rendering import (
     _templates,
     subject_for,
 )
-from movie_events import MovieCreated, MovieEvent, aws, parse_event
+from movie_events import MovieCreated, MovieEvent, parse_event
 from moviepipe.deployment import DEPLOYMENT
 from moviepipe.local.lambda_context import LocalLambdaContext
 from moviepipe.local.provision import (
@@ -73,9 +72,11 @@ from moviepipe.local.provision import (
 )
 from moviepipe.local.sqs_events import LambdaSqsEvent, to_lambda_event
 from moviepipe.local.triggers import Handler, Invocation, SqsTrigger, invoke
+from moviepipe.runtime.powertools import DataRecord
 from producers import EventPublisher
 from tests.benchmarks.common import LATENCY_SECONDS, embedded_aws, median_spread, plain, ratio_spread, verdict
 from tests.benchmarks.report import Report
+from tests.support import aws
 from tests.support.fakes import FakeSender, InMemoryPersistenceLayer
 from tests.support.latency import simulated_latency
 
@@ -164,7 +165,7 @@ def _events() -> list[MovieCreated]:
 def _batches(trigger: SqsTrigger, messaging: Messaging, count: int) -> list[LambdaSqsEvent]:
     """``count`` batches of 10 new events, received by the event source before timing (they stay
     in flight for the queue's visibility timeout, so no batch is received twice)."""
-    publisher = EventPublisher(messaging.topic_arn)
+    publisher = EventPublisher(messaging.topic_arn, clients=aws.clients())
     out = []
     for _ in range(count):
         publisher.publish_many(_events())
@@ -275,7 +276,7 @@ def _over_http() -> dict[str, float]:
 FIRST_USE = {
     "consumers.email_notification.handler": (
         "from movie_events.models import build_models; build_models(); "
-        "from consumers.email_notification.rendering import _templates; _templates()"
+        "from consumers.email_notification.logic.rendering import _templates; _templates()"
     ),
     "producers.movies_api.handler": "",
     "producers.outbox_relay.handler": "from movie_events.models import build_models; build_models()",

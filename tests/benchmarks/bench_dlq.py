@@ -25,12 +25,12 @@ from typing import Any
 
 from rich.console import Console
 
-from movie_events import aws
 from moviepipe.dlq.operations import ReplayRequest, replay
 from moviepipe.dlq.replay import METHOD_RECEIVE, ReplayOptions
 from moviepipe.dlq.sqs import Queues
 from tests.benchmarks.common import LATENCY_SECONDS, embedded_aws, plain, timed, verdict
 from tests.benchmarks.report import Report
+from tests.support import aws
 from tests.support.latency import simulated_latency
 from tests.support.memory_sqs import MemorySqs
 

@@ -21,10 +21,11 @@ from typing import Any
 
 from rich.console import Console
 
-from movie_events import MovieCreated, aws
+from movie_events import MovieCreated
 from producers import EventPublisher
 from tests.benchmarks.common import LATENCY_SECONDS, embedded_aws, median_spread, plain, timed, verdict
 from tests.benchmarks.report import Report
+from tests.support import aws
 from tests.support.latency import simulated_latency
 from tests.support.memory_sns import MemorySns
 from tests.support.memory_sqs import MemorySqs
@@ -113,7 +114,7 @@ def _over_http() -> dict[str, Any]:
             Attributes={"RawMessageDelivery": "true", "FilterPolicy": json.dumps(FILTER)},
         )
         with simulated_latency(LATENCY_SECONDS):
-            publisher = EventPublisher(topic)
+            publisher = EventPublisher(topic, clients=aws.clients())
         return _measure(publisher, sqs, url, HTTP_EVENTS, 1)
 
 

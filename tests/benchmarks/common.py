@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from moviepipe.local.embedded_aws import EmbeddedAWS, environment
+from moviepipe.local.embedded_aws import EmbeddedAWS
+from tests.support.aws import environment
 
 T = TypeVar("T")
 

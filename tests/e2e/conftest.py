@@ -8,6 +8,7 @@ import pytest
 
 from moviepipe.local.stack import Deployment, LocalStack, StackSettings
 from moviepipe.local.triggers import Invocation
+from tests.support.aws import environment
 
 
 class RunningStack:
@@ -25,5 +26,7 @@ def local_stack() -> Iterator[RunningStack]:
     stack = LocalStack(
         StackSettings(aws_port=0, api_port=0, mail_folder=None, visibility_timeout=1, max_receive_count=2)
     )
-    with stack.running() as deployment:
+    with stack.running() as deployment, environment(stack.aws.environment()):
+        # The stack itself never touches the process environment; the tests' own clients and the CLI
+        # subprocesses they start find it through the standard variables.
         yield RunningStack(stack, deployment)

@@ -16,13 +16,14 @@ from typing import Any
 import pytest
 
 from consumers.email_notification.adapters.dlq import ERROR_CODE, SOURCE_MESSAGE_ID
-from consumers.email_notification.rendering import EVENT_ID_HEADER
-from movie_events import MovieCreated, aws
+from consumers.email_notification.logic.rendering import EVENT_ID_HEADER
+from movie_events import MovieCreated
 from moviepipe.local.demo import http, send_to_queue
 from moviepipe.local.faults import email_mentioning
 from moviepipe.local.mail_catcher import CaughtEmail
 from producers import EventPublisher
 from tests.e2e.conftest import RunningStack
+from tests.support import aws
 
 pytestmark = pytest.mark.e2e
 
@@ -122,6 +123,7 @@ def test_sns_double_delivery_and_replay_send_one_email(local_stack: RunningStack
     eventually(lambda: emails_for(local_stack, event.id))
     # a dead-letter replay weeks later arrives under a new SQS message id
     replay_id = send_to_queue(
+        aws.client("sqs"),
         local_stack.deployment.messaging.queue_url,
         event.to_json(),
         {"Type": {"DataType": "String", "StringValue": event.type}},
@@ -151,9 +153,11 @@ def test_poison_message_goes_to_the_dlq_and_its_batch_is_delivered(local_stack: 
         for i in range(4)
     ]
     type_attribute = {"Type": {"DataType": "String", "StringValue": "MovieCreated"}}
-    poison_id = send_to_queue(queue, '{"id": "tt-poison", "title": ["not", "a", "title"]}', type_attribute)
+    poison_id = send_to_queue(
+        aws.client("sqs"), queue, '{"id": "tt-poison", "title": ["not", "a", "title"]}', type_attribute
+    )
     for event in good:
-        send_to_queue(queue, event.to_json(), type_attribute)
+        send_to_queue(aws.client("sqs"), queue, event.to_json(), type_attribute)
     message = eventually(lambda: dead_letter(local_stack, poison_id))
     assert message["MessageAttributes"][ERROR_CODE]["StringValue"] == "SchemaValidation"
     eventually(lambda: all(emails_for(local_stack, e.id) for e in good))
@@ -168,6 +172,7 @@ def test_a_record_that_keeps_failing_is_redriven_by_the_queue(local_stack: Runni
     # SES throttles every email about this movie, for ever (a transient error that never clears).
     throttle = local_stack.stack.aws.faults.add(email_mentioning("tt-stuck"))
     message_id = send_to_queue(
+        aws.client("sqs"),
         local_stack.deployment.messaging.queue_url,
         event.to_json(),
         {"Type": {"DataType": "String", "StringValue": event.type}},

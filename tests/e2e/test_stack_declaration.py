@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import threading
 
-from movie_events import aws
 from moviepipe.deployment import DEPLOYMENT
 from moviepipe.local.stack import StackSettings
 from tests.e2e.conftest import RunningStack
+from tests.support import aws
 
 
 def test_the_running_stack_is_the_declared_one_with_its_overrides(local_stack: RunningStack) -> None:

@@ -14,18 +14,19 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from movie_events.settings import Env, Resources
-from moviepipe.local.embedded_aws import EmbeddedAWS, environment
+from moviepipe.local.embedded_aws import EmbeddedAWS
 from moviepipe.local.http_api import PayloadFormat, movies_api_app
 from moviepipe.local.provision import provision_idempotency_table, provision_movies_table
-from producers.movies_api import handler as api_handler
+from moviepipe.runtime.settings import Env, Resources
 from producers.movies_api.gateway import MAX_BODY_BYTES
 from producers.movies_api.routes import openapi_document
+from tests.support.aws import environment
+from tests.support.movies import Deployed, api_lambda
 
 pytestmark = pytest.mark.integration
 
 FORMATS: tuple[PayloadFormat, ...] = ("rest", "http", "function-url")
-APPS = {payload: movies_api_app(payload_format=payload) for payload in FORMATS}
+APPS = {payload: movies_api_app(api_lambda, payload_format=payload) for payload in FORMATS}
 
 schema = schemathesis.openapi.from_dict(openapi_document())
 schema.app = APPS["rest"]
@@ -49,11 +50,16 @@ def movies_table(moto_server: EmbeddedAWS) -> Iterator[None]:
         Env.IDEMPOTENCY_TABLE_NAME: Resources.IDEMPOTENCY_TABLE,
     }
     with environment(env):
-        api_handler.reset()
         provision_movies_table()
         provision_idempotency_table()
+        Deployed.deploy_api(
+            {
+                Env.MOVIES_TABLE_NAME: Resources.MOVIES_TABLE,
+                Env.IDEMPOTENCY_TABLE_NAME: Resources.IDEMPOTENCY_TABLE,
+            }
+        )
         yield
-        api_handler.reset()
+        Deployed.clear()
 
 
 @schema.parametrize()

@@ -19,19 +19,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.test import Client
 
-from movie_events import aws
-from movie_events.settings import Env, Resources
-from moviepipe.local.embedded_aws import EmbeddedAWS, environment
+from moviepipe.local.embedded_aws import EmbeddedAWS
 from moviepipe.local.http_api import PayloadFormat, movies_api_app
 from moviepipe.local.lambda_context import LocalLambdaContext
 from moviepipe.local.provision import provision_idempotency_table, provision_movies_table
-from producers.movies_api import handler as api_handler
+from moviepipe.runtime.settings import Env, Resources
 from producers.movies_api.gateway import MAX_BODY_BYTES
+from tests.support import aws
+from tests.support.aws import environment
+from tests.support.movies import Deployed, api_lambda
 
 pytestmark = pytest.mark.integration
 
 FORMATS: tuple[PayloadFormat, ...] = ("rest", "http", "function-url")
-CLIENTS = {payload: Client(movies_api_app(payload_format=payload)) for payload in FORMATS}
+CLIENTS = {payload: Client(movies_api_app(api_lambda, payload_format=payload)) for payload in FORMATS}
 SEEDED = {"id": {"S": "seed"}, "title": {"S": "Seed"}, "rating": {"N": "5"}, "version": {"N": "3"}}
 
 
@@ -44,12 +45,17 @@ def movies_table(moto_server: EmbeddedAWS) -> Iterator[None]:
         Env.IDEMPOTENCY_TABLE_NAME: Resources.IDEMPOTENCY_TABLE,
     }
     with environment(env):
-        api_handler.reset()
         provision_movies_table()
         provision_idempotency_table()
         aws.client("dynamodb").put_item(TableName=Resources.MOVIES_TABLE, Item=SEEDED)
+        Deployed.deploy_api(
+            {
+                Env.MOVIES_TABLE_NAME: Resources.MOVIES_TABLE,
+                Env.IDEMPOTENCY_TABLE_NAME: Resources.IDEMPOTENCY_TABLE,
+            }
+        )
         yield
-        api_handler.reset()
+        Deployed.clear()
 
 
 def table_state() -> list[str]:
@@ -235,7 +241,7 @@ EVENTS = st.one_of(
 @given(event=EVENTS)
 def test_raw_events_of_any_shape_get_an_answer_never_an_exception(event: Any) -> None:
     before = table_state()
-    response = api_handler.lambda_handler(event, LocalLambdaContext.new_invocation("movies-api"))  # type: ignore[arg-type]
+    response = api_lambda(event, LocalLambdaContext.new_invocation("movies-api"))
     status = response["statusCode"]
     body = response.get("body") or ""
     raw = body.encode("utf-8") if not response.get("isBase64Encoded") else b""

@@ -15,8 +15,9 @@ from consumers.email_notification.adapters.dlq import (
     ERROR_MESSAGE,
     SOURCE_MESSAGE_ID,
 )
-from consumers.email_notification.rendering import EVENT_ID_HEADER
-from movie_events import MovieCreated, aws
+from consumers.email_notification.logic.rendering import EVENT_ID_HEADER
+from movie_events import MovieCreated
+from tests.support import aws
 from tests.support.consumer import ConsumerStack, attribute
 from tests.support.ses import sent_emails
 
@@ -153,12 +154,9 @@ def test_bad_inputs_through_the_topic_are_dead_lettered_too(stack: ConsumerStack
 
 
 def test_without_a_dead_letter_queue_permanent_failures_are_reported(
-    stack: ConsumerStack, monkeypatch: pytest.MonkeyPatch
+    stack: ConsumerStack,
 ) -> None:
-    from consumers.email_notification import handler
-
-    monkeypatch.delenv("DEAD_LETTER_QUEUE_URL")
-    handler.reset()
+    stack.configure(dlq=False)
     bad = stack.send_raw("not json", {"Type": "MovieCreated"})
     stack.publish(MovieCreated(data=dict(MOVIE)))
 

@@ -13,14 +13,14 @@ from typing import Any, cast
 
 import pytest
 
-from consumers.email_notification import handler
 from consumers.email_notification.adapters import SES_CLIENT_CONFIG
 from consumers.email_notification.adapters.dlq import ERROR_CODE
 from consumers.email_notification.logic.consumer import EmailConsumer
-from consumers.email_notification.rendering import EVENT_ID_HEADER
-from movie_events import MovieCreated, aws, parse_event
+from consumers.email_notification.logic.rendering import EVENT_ID_HEADER
+from movie_events import MovieCreated, parse_event
 from moviepipe.local.lambda_context import LocalLambdaContext
 from moviepipe.local.sqs_events import LambdaSqsEvent
+from tests.support import aws
 from tests.support.consumer import FUNCTION_NAME, ConsumerStack, attribute
 from tests.support.faults import SimulatedCrash, crash_on, fail_http, fail_http_when
 from tests.support.ses import sent_emails
@@ -40,8 +40,8 @@ def client(service: str, **config: Any) -> Any:
     return aws.client(service, retries=config.pop("retries", NO_RETRIES), **config)
 
 
-def consumer(**clients: Any) -> EmailConsumer:
-    return handler.build_consumer(**clients)
+def consumer(stack: ConsumerStack, **clients: Any) -> EmailConsumer:
+    return stack.build_consumer(**clients)
 
 
 def invoke(
@@ -82,7 +82,7 @@ def test_ses_throttling_fails_exactly_the_throttled_records(stack: ConsumerStack
     throttled = {events[1].id, events[4].id, events[8].id}
     ses = client("sesv2")
     fail_http_when(ses, "SendEmail", ses_request_for(throttled), status=429, code="TooManyRequestsException")
-    target = consumer(sesv2=ses)
+    target = consumer(stack, sesv2=ses)
 
     failed = invoke(target, batch)
 
@@ -91,7 +91,7 @@ def test_ses_throttling_fails_exactly_the_throttled_records(stack: ConsumerStack
 
     # The whole batch again (more than SQS would redeliver): the throttle is over, the three are sent,
     # the seven already sent are recognised, nothing goes out twice.
-    failed_again = invoke(consumer(), batch)
+    failed_again = invoke(consumer(stack), batch)
     assert failed_again == []
     assert email_counts() == {e.id: 1 for e in events}
 
@@ -101,7 +101,7 @@ def test_a_single_throttle_is_absorbed_by_the_senders_retry(stack: ConsumerStack
     ses = aws.client("sesv2", **SES_CLIENT_CONFIG)  # the production configuration: no botocore retries
     throttles = fail_http(ses, "SendEmail", status=429, code="TooManyRequestsException", times=1)
 
-    assert invoke(consumer(sesv2=ses), stack.receive_event()) == []
+    assert invoke(consumer(stack, sesv2=ses), stack.receive_event()) == []
     assert throttles == [1] and len(sent_emails()) == 1
 
 
@@ -113,11 +113,11 @@ def test_dynamodb_errors_fail_the_records_and_send_nothing_for_them(stack: Consu
     dynamodb = client("dynamodb")
     fail_http(dynamodb, "PutItem", status=500, code="InternalServerError", times=2)
 
-    failed = invoke(consumer(dynamodb=dynamodb), batch)
+    failed = invoke(consumer(stack, dynamodb=dynamodb), batch)
 
     assert len(failed) == 2
     assert set(email_counts()) == {e.id for e in events} - {by_message[m] for m in failed}
-    assert invoke(consumer(), batch) == []
+    assert invoke(consumer(stack), batch) == []
     assert email_counts() == {e.id: 1 for e in events}
 
 
@@ -142,8 +142,8 @@ def test_failed_commit_after_send_counts_as_processed(
     dynamodb = client("dynamodb")
     fail_http(dynamodb, "UpdateItem", status=500, code="InternalServerError", times=update_failures)
 
-    assert invoke(consumer(dynamodb=dynamodb), batch) == []  # the email is out: nothing to retry
-    assert len(invoke(consumer(), batch)) == redelivery_failures
+    assert invoke(consumer(stack, dynamodb=dynamodb), batch) == []  # the email is out: nothing to retry
+    assert len(invoke(consumer(stack), batch)) == redelivery_failures
     assert email_counts() == {event.id: 1}
 
 
@@ -156,21 +156,21 @@ def test_crash_between_send_and_commit_is_the_documented_window(stack: ConsumerS
 
     crashed = LocalLambdaContext.new_invocation(FUNCTION_NAME, timeout_seconds=3.0)
     with pytest.raises(SimulatedCrash):
-        invoke(consumer(dynamodb=dynamodb), batch, crashed)
+        invoke(consumer(stack, dynamodb=dynamodb), batch, crashed)
     assert email_counts() == {e.id: 1 for e in events}
 
     # SQS redelivers the whole batch. While the crashed invocation's lock holds (its deadline), the
     # crashed record is a transient failure and the others are duplicates: nothing is sent.
-    assert len(invoke(consumer(), batch)) == 1
+    assert len(invoke(consumer(stack), batch)) == 1
     assert email_counts() == {e.id: 1 for e in events}
 
     # After the deadline the lock expires and the crashed record is sent again: the one remaining window,
     # bounded to one extra email per record that was between SES and the commit when the process died.
     time.sleep(crashed.get_remaining_time_in_millis() / 1000 + 0.1)
-    assert invoke(consumer(), batch) == []
+    assert invoke(consumer(stack), batch) == []
     counts = email_counts()
     assert sorted(counts.values()) == [1, 1, 2]
-    assert invoke(consumer(), batch) == []  # and never again
+    assert invoke(consumer(stack), batch) == []  # and never again
     assert email_counts() == counts
 
 
@@ -180,7 +180,7 @@ def test_ses_rejecting_the_content_dead_letters_the_record(stack: ConsumerStack)
     ses = client("sesv2")
     fail_http_when(ses, "SendEmail", ses_request_for({rejected.id}), status=400, code="MessageRejected")
 
-    assert invoke(consumer(sesv2=ses), stack.receive_event()) == []
+    assert invoke(consumer(stack, sesv2=ses), stack.receive_event()) == []
 
     [dead] = stack.dead_letters()
     assert attribute(dead, ERROR_CODE) == "MessageRejected"
@@ -188,7 +188,7 @@ def test_ses_rejecting_the_content_dead_letters_the_record(stack: ConsumerStack)
     assert email_counts() == {good.id: 1}
     # The failed send left no idempotency record: a redrive after the cause is fixed sends it.
     stack.send_raw(dead["Body"], {"Type": "MovieCreated"})
-    assert invoke(consumer(), stack.receive_event()) == []
+    assert invoke(consumer(stack), stack.receive_event()) == []
     assert email_counts() == {good.id: 1, rejected.id: 1}
 
 
@@ -199,9 +199,9 @@ def test_dead_letter_queue_failure_reports_the_record_and_loses_nothing(stack: C
     sqs = client("sqs")
     fail_http(sqs, "SendMessage", status=500, code="InternalError", times=1)
 
-    assert invoke(consumer(sqs=sqs), batch) == [bad]
+    assert invoke(consumer(stack, sqs=sqs), batch) == [bad]
     assert stack.dead_letters() == []
-    assert invoke(consumer(), batch) == []  # the retry reaches the DLQ
+    assert invoke(consumer(stack), batch) == []  # the retry reaches the DLQ
     [dead] = stack.dead_letters()
     assert dead["Body"] == "not json"
     assert len(sent_emails()) == 1

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from consumers.email_notification import handler
 from consumers.email_notification.adapters.dlq import ERROR_CODE, ERROR_MESSAGE, SOURCE_MESSAGE_ID
-from consumers.email_notification.rendering import EVENT_ID_HEADER, MOVIE_ID_HEADER
-from movie_events import MovieCreated, aws
-from movie_events.settings import Env
+from consumers.email_notification.logic.rendering import EVENT_ID_HEADER, MOVIE_ID_HEADER
+from movie_events import MovieCreated
 from moviepipe.local.embedded_aws import EmbeddedAWS
+from moviepipe.runtime.settings import Env
+from tests.support import aws
 from tests.support.consumer import RECIPIENTS, ConsumerStack, attribute, provision_consumer_stack
 from tests.support.faults import lose_answers
 from tests.support.ses import sent_emails
@@ -32,15 +32,8 @@ INJECTION_TITLE = "Hi =?utf-8?q?=0D=0AReply-To:_attacker@evil.example=0D=0ABcc:_
 
 
 @pytest.fixture(params=[False, True], ids=["standard", "fifo"])
-def any_stack(
-    request: pytest.FixtureRequest, aws: EmbeddedAWS, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[ConsumerStack]:
-    provisioned = provision_consumer_stack(fifo=request.param)
-    for name, value in provisioned.environment().items():
-        monkeypatch.setenv(name, value)
-    handler.reset()
-    yield provisioned
-    handler.reset()
+def any_stack(request: pytest.FixtureRequest, aws: EmbeddedAWS) -> ConsumerStack:
+    return provision_consumer_stack(fifo=request.param)
 
 
 def fifo(stack: ConsumerStack) -> bool:
@@ -108,12 +101,11 @@ def lost_answers() -> Iterator[list[list[int]]]:
         if client.meta.service_model.service_name == "sesv2":
             counters.append(lose_answers(client, "SendEmail", times=3))
 
-    hooks = aws.client_created_hooks()
-    hooks.append(hook)
+    aws.hooks.append(hook)  # attached through the client factory (Clients.with_hook)
     try:
         yield counters
     finally:
-        hooks.remove(hook)
+        aws.hooks.remove(hook)
 
 
 def test_a_lost_ses_answer_costs_at_most_one_email_per_receive(
@@ -127,7 +119,7 @@ def test_a_lost_ses_answer_costs_at_most_one_email_per_receive(
 
     invocations = stack.run()  # the production wiring: handler.build_consumer() and its SES client
 
-    ses = handler.get_consumer()._sender._client  # type: ignore[attr-defined]
+    ses = stack.consumer._sender._client  # type: ignore[attr-defined]
     assert ses.meta.config.retries["total_max_attempts"] == 1
     receives = len(invocations)
     assert receives == 4  # three answers lost (each reported for retry), then one that arrived
@@ -142,8 +134,7 @@ def test_a_lost_ses_answer_costs_at_most_one_email_per_receive(
 
 
 def test_legacy_window_both_ways(stack: ConsumerStack, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(Env.LEGACY_DEDUP_WINDOW_SECONDS, "2")
-    handler.reset()
+    stack.configure({Env.LEGACY_DEDUP_WINDOW_SECONDS: "2"})
     body = json.dumps({"id": "m1", "title": "Up", "rating": 8, "genres": None})
     reordered = '{"genres":null,"rating":8,"title":"Up","id":"m1"}'
     stack.send_raw(body, {"Type": "MovieCreated"})

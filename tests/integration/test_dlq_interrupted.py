@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
-from consumers.email_notification.rendering import EVENT_ID_HEADER
-from movie_events import MovieCreated, aws
+from consumers.email_notification.logic.rendering import EVENT_ID_HEADER
+from movie_events import MovieCreated
 from moviepipe.local.embedded_aws import EmbeddedAWS
+from tests.support import aws
 from tests.support.consumer import ConsumerStack
 from tests.support.sqs import drain
 

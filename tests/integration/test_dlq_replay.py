@@ -19,13 +19,14 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from consumers.email_notification.adapters.dlq import OVERFLOW, RESERVED, SOURCE_MESSAGE_ID
-from movie_events import MovieCreated, aws
+from movie_events import MovieCreated
 from moviepipe.cli import app
 from moviepipe.dlq.messages import DeadLetter
 from moviepipe.dlq.operations import ReplayRequest, replay
 from moviepipe.dlq.replay import QueueTarget, Replayer, ReplayOptions
 from moviepipe.dlq.sqs import Queues
 from moviepipe.local.embedded_aws import EmbeddedAWS
+from tests.support import aws
 from tests.support.consumer import ConsumerStack
 from tests.support.sqs import drain
 
@@ -424,8 +425,7 @@ def test_exit_codes(stack: ConsumerStack) -> None:
 
 
 def test_unreachable_aws_is_exit_1(stack: ConsumerStack, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-    aws.reset()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # the CLI reads its endpoint from there
     result = cli("stats", "whatever")
     assert result.exit_code == 1 and "Traceback" not in result.stderr
 

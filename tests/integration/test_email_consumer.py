@@ -12,11 +12,12 @@ from typing import Any, cast
 import pytest
 
 from consumers.email_notification import handler
-from consumers.email_notification.rendering import EVENT_ID_HEADER, MOVIE_ID_HEADER
-from movie_events import MovieCreated, MovieDeleted, MovieEvent, MovieUpdated, aws, parse_event
-from movie_events.settings import Resources
+from consumers.email_notification.logic.rendering import EVENT_ID_HEADER, MOVIE_ID_HEADER
+from movie_events import MovieCreated, MovieDeleted, MovieEvent, MovieUpdated, parse_event
 from moviepipe.local.lambda_context import LocalLambdaContext
 from moviepipe.local.sqs_events import to_lambda_event
+from moviepipe.runtime.settings import Resources
+from tests.support import aws
 from tests.support.consumer import FUNCTION_NAME, RECIPIENTS, ConsumerStack
 from tests.support.latency import simulated_latency
 from tests.support.ses import SentEmail, sent_emails
@@ -141,7 +142,7 @@ def test_two_invocations_racing_on_the_same_event_send_one_email(stack: Consumer
     batches = [to_lambda_event([message], stack.messaging.queue_arn) for message in messages]
     # Two execution environments: two consumers with their own clients, slowed down so they overlap.
     with simulated_latency(0.03):
-        consumers = [handler.build_consumer(), handler.build_consumer()]
+        consumers = [stack.build_consumer(), stack.build_consumer()]
     barrier = threading.Barrier(2)
     responses: list[dict[str, Any]] = [{}, {}]
 
@@ -162,7 +163,7 @@ def test_two_invocations_racing_on_the_same_event_send_one_email(stack: Consumer
     assert sorted(len(f) for f in failures) in ([0, 0], [0, 1])
     for batch, failed in zip(batches, failures, strict=True):
         if failed:
-            retry = handler.build_consumer().handle(dict(batch), context())
+            retry = stack.build_consumer().handle(dict(batch), context())
             assert retry["batchItemFailures"] == []
     assert len(emails_by_event()[event.id]) == 1
 
@@ -175,9 +176,6 @@ def test_fifo_queue_keeps_order_within_a_movie(aws: object, monkeypatch: pytest.
     table = provision_idempotency_table()
     verify_sender()
     stack = ConsumerStack(fifo, table)
-    for name, value in stack.environment().items():
-        monkeypatch.setenv(name, value)
-    handler.reset()
     events: list[MovieEvent] = [
         created(1),
         MovieUpdated(data={"id": "m1", "title": "Second", "rating": 2, "genres": []}),
@@ -190,7 +188,6 @@ def test_fifo_queue_keeps_order_within_a_movie(aws: object, monkeypatch: pytest.
     EventPublisher(fifo.topic_arn).publish_many(events[2:])
 
     [invocation] = stack.run()
-    handler.reset()
 
     assert invocation.failed_ids == []
     order = [str(s.header(EVENT_ID_HEADER)) for s in sent_emails()]

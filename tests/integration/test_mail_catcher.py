@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from movie_events import aws
-from moviepipe.local.embedded_aws import EmbeddedAWS, environment
+from moviepipe.local.embedded_aws import EmbeddedAWS
 from moviepipe.local.mail_catcher import read_folder
 from moviepipe.local.provision import verify_sender
+from tests.support import aws
+from tests.support.aws import environment
 
 pytestmark = pytest.mark.integration
 

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from werkzeug.test import Client, TestResponse
 
-from movie_events import aws
-from movie_events.settings import Resources
 from moviepipe.local.http_api import PayloadFormat, movies_api_app
 from moviepipe.local.lambda_context import LocalLambdaContext
-from producers.movies_api import handler as api_handler
+from moviepipe.runtime.settings import Resources
 from producers.movies_api.gateway import MAX_BODY_BYTES
-from tests.support.movies import api_fixture, movies_stream_fixture  # noqa: F401 - fixtures
+from tests.support import aws
+from tests.support.movies import API_ENVIRONMENT, Deployed, api_fixture, api_lambda, movies_stream_fixture  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +37,7 @@ def scan() -> list[dict[str, Any]]:
 @pytest.fixture(params=FORMATS)
 def any_api(request: pytest.FixtureRequest, movies_stream: str) -> Client:
     """The API behind each front: REST (1.0), HTTP API (2.0) and function URL (2.0) events."""
-    return Client(movies_api_app(payload_format=request.param))
+    return Client(movies_api_app(api_lambda, payload_format=request.param))
 
 
 # -- the reference design's clients -----------------------------------------------------------------
@@ -179,10 +177,10 @@ def http_api_event(method: str, path: str, body: str | None = None, **extra: Any
 
 @pytest.mark.usefixtures("movies_stream")
 def test_an_http_api_event_is_served_not_a_key_error() -> None:
-    created = api_handler.lambda_handler(http_api_event("POST", "/movies", json.dumps(ALIEN)), _context())
+    created = api_lambda(http_api_event("POST", "/movies", json.dumps(ALIEN)), _context())
     assert created["statusCode"] == 201 and "multiValueHeaders" not in created
     movie_id = json.loads(created["body"])["id"]
-    read = api_handler.lambda_handler(http_api_event("GET", f"/movies/{movie_id}"), _context())
+    read = api_lambda(http_api_event("GET", f"/movies/{movie_id}"), _context())
     assert read["statusCode"] == 200 and read["headers"]["ETag"] == '"1"'
 
 
@@ -190,7 +188,7 @@ def test_an_http_api_event_is_served_not_a_key_error() -> None:
 def test_an_http_api_event_on_a_named_stage_routes_without_the_stage() -> None:
     event = http_api_event("GET", "/prod/movies")
     event["requestContext"]["stage"] = "prod"
-    assert api_handler.lambda_handler(event, _context())["statusCode"] == 200
+    assert api_lambda(event, _context())["statusCode"] == 200
 
 
 @pytest.mark.usefixtures("movies_stream")
@@ -210,7 +208,7 @@ def test_an_http_api_event_on_a_named_stage_routes_without_the_stage() -> None:
     ],
 )
 def test_an_event_of_no_known_format_gets_a_clear_400(event: Any, words: str) -> None:
-    response = api_handler.lambda_handler(event, _context())
+    response = api_lambda(event, _context())
     assert response["statusCode"] == 400
     body = json.loads(response["body"])
     assert body["error"] == "UnsupportedEvent" and words in body["message"], body
@@ -220,7 +218,7 @@ def test_an_event_of_no_known_format_gets_a_clear_400(event: Any, words: str) ->
 @pytest.mark.usefixtures("movies_stream")
 def test_a_body_marked_base64_that_is_not_is_400() -> None:
     event = http_api_event("POST", "/movies", "***not base64***", isBase64Encoded=True)
-    response = api_handler.lambda_handler(event, _context())
+    response = api_lambda(event, _context())
     assert response["statusCode"] == 400 and json.loads(response["body"])["error"] == "MalformedBody"
 
 
@@ -267,7 +265,7 @@ def test_a_body_above_the_limit_is_413(any_api: Client) -> None:
 def test_a_60_mb_body_is_refused_without_being_processed() -> None:
     body = '{"title": "A", "rating": 5, "genres": ["' + "x" * (60 * 1024 * 1024) + '"]}'
     event = http_api_event("POST", "/movies", body)
-    response = api_handler.lambda_handler(event, _context())
+    response = api_lambda(event, _context())
     assert response["statusCode"] == 413 and json.loads(response["body"])["error"] == "BodyTooLarge"
     assert scan() == []
 
@@ -408,9 +406,13 @@ def test_a_refused_body_does_not_burn_the_key(api: Client) -> None:
 def test_the_same_key_while_the_first_request_runs_is_refused(api: Client) -> None:
     from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
+    from producers.movies_api.config import ApiConfig
+    from producers.movies_api.handler import build_services
     from producers.movies_api.models import Movie, MovieFields
 
-    store = api_handler.idempotent_create()
+    services = build_services(ApiConfig.from_env(API_ENVIRONMENT), aws.clients())
+    assert services.idempotent_create is not None
+    store = services.idempotent_create()
     fields = MovieFields.model_validate(ALIEN)
     seen: list[str] = []
 
@@ -440,11 +442,9 @@ def test_a_key_in_progress_is_409_with_retry_after(api: Client, monkeypatch: pyt
 
 
 @pytest.fixture
-def no_idempotency_table(movies_stream: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
-    monkeypatch.delenv("IDEMPOTENCY_TABLE_NAME")
-    api_handler.reset()
-    yield Client(movies_api_app())
-    api_handler.reset()
+def no_idempotency_table(movies_stream: str) -> Client:
+    Deployed.deploy_api({k: v for k, v in API_ENVIRONMENT.items() if k != "IDEMPOTENCY_TABLE_NAME"})
+    return Client(movies_api_app(api_lambda))
 
 
 def test_without_an_idempotency_table_only_keyed_posts_need_one(no_idempotency_table: Client) -> None:

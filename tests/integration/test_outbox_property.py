@@ -10,15 +10,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.test import Client
 
-from movie_events import MovieCreated, MovieDeleted, MovieUpdated, aws, parse_event
-from movie_events.settings import Env, Resources
+from movie_events import MovieCreated, MovieDeleted, MovieUpdated, parse_event
 from moviepipe.local.embedded_aws import EmbeddedAWS
 from moviepipe.local.http_api import movies_api_app
 from moviepipe.local.provision import provision_messaging, provision_movies_table
-from producers.movies_api import handler as api_handler
+from moviepipe.runtime.settings import Env, Resources
 from producers.outbox_relay.processor import OutboxBatchProcessor
 from producers.publisher import EventPublisher
-from tests.support.movies import run_trigger
+from tests.support import aws
+from tests.support.movies import Deployed, api_lambda, run_trigger
 
 pytestmark = pytest.mark.integration
 
@@ -84,7 +84,7 @@ def fold(bodies: list[str]) -> dict[str, dict[str, Any]]:
 
 
 def table_state() -> dict[str, dict[str, Any]]:
-    api = Client(movies_api_app())
+    api = Client(movies_api_app(api_lambda))
     items = api.get("/movies", query_string={"limit": 100}).get_json()["items"]
     return {m["id"]: {"title": m["title"], "rating": m["rating"], "genres": m["genres"]} for m in items}
 
@@ -97,9 +97,8 @@ def test_folded_events_reproduce_the_table(
     aws.reset()
     stream_arn = provision_movies_table()
     topic_arn = provision_messaging().topic_arn
-    monkeypatch.setenv(Env.MOVIES_TABLE_NAME, Resources.MOVIES_TABLE)
-    api_handler.reset()
-    api = Client(movies_api_app())
+    Deployed.deploy_api({Env.MOVIES_TABLE_NAME: Resources.MOVIES_TABLE})
+    api = Client(movies_api_app(api_lambda))
     for method, movie_id, body, precondition in script:
         call(api, method, movie_id, body, precondition)
 
@@ -109,7 +108,7 @@ def test_folded_events_reproduce_the_table(
     run_trigger(stream_arn, OutboxBatchProcessor(publisher), batch_size=5)
 
     assert fold(sns.bodies) == table_state()
-    api_handler.reset()
+    Deployed.clear()
 
 
 def aws_client(service: str) -> Any:

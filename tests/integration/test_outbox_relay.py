@@ -9,20 +9,21 @@ from typing import Any
 import pytest
 from werkzeug.test import Client
 
-from movie_events import MovieCreated, MovieDeleted, MovieUpdated, aws
+from movie_events import MovieCreated, MovieDeleted, MovieUpdated
 from moviepipe.local.lambda_context import LocalLambdaContext
 from moviepipe.local.provision import Messaging
 from moviepipe.local.stream_events import StreamReader
-from producers.outbox_relay import handler as relay_handler
 from producers.outbox_relay.processor import OutboxBatchProcessor
 from producers.outbox_relay.translate import STREAM_EVENT_NAMESPACE, VISIBLE_FIELDS
 from producers.publisher import EventPublisher
+from tests.support import aws
 from tests.support.faults import PartialPublishBatchFailure
 from tests.support.movies import (  # noqa: F401 - fixtures
     api_fixture,
     movies_stream_fixture,
     received_events,
     relay_env_fixture,
+    relay_lambda,
     run_trigger,
 )
 
@@ -99,7 +100,7 @@ def test_redelivered_batch_republishes_the_same_ids(
     assert batch is not None
     context = LocalLambdaContext.new_invocation("outbox-relay")
     for _ in range(2):  # Lambda may deliver a batch twice (a timeout after publishing, say)
-        assert relay_handler.lambda_handler(batch.event, context) == {"batchItemFailures": []}  # type: ignore[arg-type]
+        assert relay_lambda(batch.event, context) == {"batchItemFailures": []}
 
     events = received_events(relay_env.queue_url)
     counts = Counter(event.id for event in events)

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from movie_events import aws as clients
-from movie_events.settings import Env, Resources
 from moviepipe.deployment import DEPLOYMENT, Deployment
 from moviepipe.local.embedded_aws import EmbeddedAWS
 from moviepipe.local.provision import Provisioned, provision
+from moviepipe.runtime.settings import Env, Resources
+from tests.support import aws as clients
 
 
 def queue_attributes(url: str) -> dict[str, str]:

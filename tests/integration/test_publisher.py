@@ -6,10 +6,11 @@ import json
 
 import pytest
 
-from movie_events import EventTooLargeError, MovieCreated, MovieDeleted, MovieUpdated, aws, parse_event
+from movie_events import EventTooLargeError, MovieCreated, MovieDeleted, MovieUpdated, parse_event
 from movie_events.models import MovieEvent
 from moviepipe.local.provision import Messaging, provision_messaging
 from producers import EventPublisher, PublishError
+from tests.support import aws
 from tests.support.faults import PartialPublishBatchFailure, fail_http
 from tests.support.sqs import drain
 
@@ -204,9 +205,15 @@ def test_fifo_topic_sets_group_and_deduplication_ids(aws: object) -> None:
     assert group_m1 == [first.id, again.id]  # order within a movie holds
 
 
-def test_topic_from_environment(messaging: Messaging, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("EVENTS_TOPIC_ARN", messaging.topic_arn)
-    assert EventPublisher().topic_arn == messaging.topic_arn
-    monkeypatch.delenv("EVENTS_TOPIC_ARN")
-    with pytest.raises(RuntimeError, match="EVENTS_TOPIC_ARN"):
-        EventPublisher()
+def test_the_relay_reads_its_topic_from_the_environment_mapping_it_is_given(messaging: Messaging) -> None:
+    from moviepipe.runtime.settings import ConfigurationError
+    from producers.outbox_relay.handler import RelayConfig
+
+    assert (
+        RelayConfig.from_env({"EVENTS_TOPIC_ARN": messaging.topic_arn}).events_topic_arn
+        == messaging.topic_arn
+    )
+    with pytest.raises(ConfigurationError, match="EVENTS_TOPIC_ARN"):
+        RelayConfig.from_env({})
+    with pytest.raises(ValueError, match="topic"):
+        EventPublisher("")

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from movie_events import aws as clients
 from moviepipe.deployment import DEPLOYMENT
 from moviepipe.deployment import SqsTrigger as DeclaredSqsTrigger
 from moviepipe.local.embedded_aws import EmbeddedAWS
 from moviepipe.local.provision import Messaging, provision_messaging
 from moviepipe.local.triggers import Release, SqsTrigger
+from tests.support import aws as clients
 
 CONSUMER = DEPLOYMENT.function("email_notification")
 

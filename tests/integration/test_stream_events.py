@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from movie_events import aws as aws_module
 from moviepipe.local.embedded_aws import EmbeddedAWS
 from moviepipe.local.provision import provision_movies_table
 from moviepipe.local.stream_events import StreamReader, lambda_record
+from tests.support import aws as aws_module
 
 pytestmark = pytest.mark.integration
 

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from movie_events import aws
 from moviepipe.deployment import DEPLOYMENT
 from moviepipe.local.embedded_aws import EmbeddedAWS
 from moviepipe.local.provision import provision_movies_table
 from moviepipe.local.triggers import StreamTrigger
+from tests.support import aws
 
 RELAY = DEPLOYMENT.function("outbox_relay")
 

@@ -65,7 +65,7 @@ IMPORT_EVERY_HANDLER = textwrap.dedent(
                  "aws_lambda_powertools", "jmespath", "boto3", "botocore"):
         # import_module, not sys.modules: the consumer imports jinja2 on its first render, not at import.
         report["origins"][name] = importlib.import_module(name).__file__
-    for name in ("moviepipe", "typer", "rich", "moto", "werkzeug", "pytest"):
+    for name in ("moviepipe.cli", "moviepipe.local", "typer", "rich", "moto", "werkzeug", "pytest"):
         try:
             importlib.import_module(name)
         except ModuleNotFoundError:
@@ -116,7 +116,15 @@ def test_every_handler_imports_from_the_package_with_nothing_else_but_boto3(
     for name, origin in report["origins"].items():
         expected = lambda_runtime_stand_in if name in ("boto3", "botocore") else unzipped
         assert Path(origin).is_relative_to(expected), f"{name} came from {origin}"
-    assert report["absent"] == ["moviepipe", "typer", "rich", "moto", "werkzeug", "pytest"]
+    assert report["absent"] == [
+        "moviepipe.cli",
+        "moviepipe.local",
+        "typer",
+        "rich",
+        "moto",
+        "werkzeug",
+        "pytest",
+    ]
     assert report["event_type"] == "MovieCreated"
     assert report["templates"] and all(report["templates"])
 
@@ -138,7 +146,13 @@ def test_the_package_holds_the_handlers_and_runtime_dependencies_but_not_boto3_t
         "jinja2",
         "markupsafe",
         "jmespath",
+        "moviepipe",
     } <= top
+    moviepipe = {name for name in names if name.startswith("moviepipe/")}
+    assert "moviepipe/runtime/aws.py" in moviepipe
+    assert not {name for name in moviepipe if not name.startswith("moviepipe/runtime/")} - {
+        "moviepipe/__init__.py"
+    }
     assert not top & {
         "boto3",
         "botocore",
@@ -146,7 +160,6 @@ def test_the_package_holds_the_handlers_and_runtime_dependencies_but_not_boto3_t
         "urllib3",
         "dateutil",
         "six.py",
-        "moviepipe",
         "tests",
         "bin",
         "typer",

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from consumers.email_notification import handler
-from movie_events import aws
+from consumers.email_notification.config import ConsumerConfig
+from consumers.email_notification.logic.consumer import EmailConsumer
 from movie_events.models import MovieEvent
-from movie_events.settings import Env
 from moviepipe.deployment import DEPLOYMENT
 from moviepipe.local.provision import (
     Messaging,
@@ -28,17 +28,14 @@ from moviepipe.local.provision import (
 )
 from moviepipe.local.sqs_events import LambdaSqsEvent, to_lambda_event
 from moviepipe.local.triggers import Invocation, Release, SqsTrigger
+from moviepipe.runtime.settings import Env
 from producers import EventPublisher
+from tests.support import aws
 from tests.support.sqs import drain
 
 RECIPIENTS = ("oncall@moviepipe.example.com", "catalogue@moviepipe.example.com")
 CONSUMER = DEPLOYMENT.function("email_notification")
 FUNCTION_NAME = DEPLOYMENT.name(CONSUMER.suffix)
-
-
-def _lambda_handler(event: dict[str, Any], context: Any) -> Any:
-    """The handler module's entry point, looked up at each call (tests monkeypatch the module)."""
-    return handler.lambda_handler(event, context)
 
 
 @dataclass
@@ -50,14 +47,41 @@ class ConsumerStack:
     invocations: list[Invocation] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self._variables = self.environment()
+        self._consumer: EmailConsumer | None = None
         self.trigger = SqsTrigger.declared(
             CONSUMER,
             queue_url=self.messaging.queue_url,
-            handler=_lambda_handler,
+            handler=self._lambda_handler,
             release=Release.AT_ONCE,
             wait_seconds=0,
             observer=self._record,
         )
+
+    # -- the function under test, built by its composition root ---------------------------------
+    def configure(self, variables: Mapping[str, str] | None = None, *, dlq: bool = True) -> None:
+        """Deploy the consumer anew with the stack's variables (without the DLQ if ``dlq`` is False) and
+        ``variables`` on top: the next invocation builds it from them."""
+        self._variables = {**self.environment(dlq=dlq), **(variables or {})}
+        self._consumer = None
+
+    def config(self) -> ConsumerConfig:
+        return ConsumerConfig.from_env(self._variables)
+
+    def build_consumer(self, **wiring: Any) -> EmailConsumer:
+        """A consumer as the composition root wires it (``wiring``: the builder's fault-injecting
+        clients), on clients of the embedded AWS: another execution environment."""
+        return handler.build_consumer(self.config(), aws.clients(), **wiring)
+
+    @property
+    def consumer(self) -> EmailConsumer:
+        """The consumer the trigger invokes (built on first use, like the Lambda entry point's)."""
+        if self._consumer is None:
+            self._consumer = self.build_consumer()
+        return self._consumer
+
+    def _lambda_handler(self, event: dict[str, Any], context: Any) -> Any:
+        return handler.handler_for(self.consumer)(event, context)
 
     def environment(self, *, dlq: bool = True) -> dict[str, str]:
         env = {

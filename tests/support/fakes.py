@@ -13,11 +13,11 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyItemAlreadyExistsError,
     IdempotencyItemNotFoundError,
 )
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import STATUS_CONSTANTS, DataRecord
 
 from consumers.email_notification.adapters.legacy_windows import start_for
 from consumers.email_notification.logic.failures import Failure
-from consumers.email_notification.rendering import RenderedEmail
+from consumers.email_notification.logic.rendering import RenderedEmail
+from moviepipe.runtime.powertools import STATUS_CONSTANTS, DataRecord
 
 
 class FakeSender:

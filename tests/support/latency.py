@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from movie_events import aws
+from tests.support import aws
 
 
 class CallCounter:
@@ -33,7 +33,8 @@ class CallCounter:
 
 @contextmanager
 def simulated_latency(seconds: float = 0.020) -> Iterator[CallCounter]:
-    """Every client created inside the block sleeps ``seconds`` before each request, and is counted."""
+    """Every client created inside the block by :func:`tests.support.aws.clients` (or ``.client``)
+    sleeps ``seconds`` before each request, and is counted."""
     counter = CallCounter()
 
     def add_hook(client: Any) -> None:
@@ -43,9 +44,8 @@ def simulated_latency(seconds: float = 0.020) -> Iterator[CallCounter]:
 
         client.meta.events.register("before-send", before_send)
 
-    hooks = aws.client_created_hooks()
-    hooks.append(add_hook)
+    aws.hooks.append(add_hook)  # attached by Clients.with_hook to what tests.support.aws.clients() makes
     try:
         yield counter
     finally:
-        hooks.remove(add_hook)
+        aws.hooks.remove(add_hook)

@@ -16,7 +16,7 @@ from typing import Any
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from movie_events import aws
+from tests.support import aws
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from movie_events import aws
+from tests.support import aws
 
 
 def drain(queue_url: str, *, expected: int | None = None, max_empty_polls: int = 2) -> list[dict[str, Any]]:

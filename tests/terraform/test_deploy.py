@@ -25,11 +25,11 @@ from consumers.email_notification import handler as email_handler
 from movie_events import MovieCreated
 from movie_events.parsing import TYPE_ATTRIBUTE
 from moviepipe.deployment import DEPLOYMENT, SqsTrigger
-from moviepipe.local.embedded_aws import environment
 from moviepipe.local.lambda_context import LocalLambdaContext
 from moviepipe.local.sqs_events import to_lambda_event
 from moviepipe.packaging import Target, build, package_path
 from producers.publisher import EventPublisher
+from tests.support.aws import environment
 from tests.support.terraform import (
     Terraform,
     TerraformTargetAWS,
@@ -378,9 +378,10 @@ def test_smoke_publish_queue_consumer_email(deployed: Deployed) -> None:
     deployed.client("ses").verify_email_identity(EmailAddress=function_env["EMAIL_SENDER"])
     deployed.aws.mail.clear()
 
-    with environment({**deployed.aws.environment(), **function_env}):
-        email_handler.reset()
-        publisher = EventPublisher(deployed.outputs["topic_arn"])
+    # The function as Terraform configured it: its deployed variables, through its composition root.
+    consume = email_handler.build_from_environment(function_env, deployed.aws.clients())
+    with environment(deployed.aws.environment()):
+        publisher = EventPublisher(deployed.outputs["topic_arn"], clients=deployed.aws.clients())
         event = MovieCreated(data={"id": "tf-1", "title": "Up", "rating": 8.3, "genres": ["Animation"]})
         publisher.publish(event)
         # Not a movie event type: the subscription's filter keeps it out of the queue.
@@ -394,11 +395,8 @@ def test_smoke_publish_queue_consumer_email(deployed: Deployed) -> None:
         assert json.loads(messages[0]["Body"])["id"] == event.id  # raw delivery: the envelope itself
         for attempt in range(2):  # the second delivery is a duplicate: idempotency suppresses it
             context = LocalLambdaContext.new_invocation(names["email_notification"], 30)
-            response = email_handler.lambda_handler(
-                dict(to_lambda_event(messages, queue_arn)), cast(Any, context)
-            )
+            response = consume(dict(to_lambda_event(messages, queue_arn)), cast(Any, context))
             assert response == {"batchItemFailures": []}, attempt
-        email_handler.reset()
 
     (email,) = deployed.aws.mail.emails
     assert email.sender == function_env["EMAIL_SENDER"]

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
-from consumers.email_notification.rendering import render
+from consumers.email_notification.logic.rendering import render
 from movie_events import MovieCreated
 from moviepipe.cli import TOPIC_ARN_EXAMPLE, app, invocation_line, one_line
 from moviepipe.local.mail_catcher import CaughtEmail, write_email

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from consumers.email_notification.config import ConsumerConfig
-from movie_events.settings import ConfigurationError
+from moviepipe.runtime.settings import ConfigurationError
 
 BASE = {
     "IDEMPOTENCY_TABLE_NAME": "idem",

@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from consumers.email_notification.logic import consumer as consumer_module
-from consumers.email_notification.rendering import EVENT_ID_HEADER, RenderedEmail
+from consumers.email_notification.logic.rendering import EVENT_ID_HEADER, RenderedEmail
 from movie_events import MovieCreated, MovieDeleted, MovieEvent
 from tests.support.fakes import FakeConsumer, FakeLegacyWindows, FakeSender, sqs_record
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from consumers.email_notification.rendering import EVENT_ID_HEADER
+from consumers.email_notification.logic.rendering import EVENT_ID_HEADER
 from moviepipe.local.demo import POISON_BODY, evaluate
 from moviepipe.local.mail_catcher import CaughtEmail
 

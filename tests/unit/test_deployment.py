@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from consumers.email_notification.config import ConsumerConfig
-from movie_events.settings import Env, Resources
 from moviepipe.deployment import (
     DEPLOYMENT,
     Function,
@@ -21,6 +20,7 @@ from moviepipe.deployment import (
     deployment_document,
     render_deployment_json,
 )
+from moviepipe.runtime.settings import Env, Resources
 from tests.support.terraform import PROVIDER, cli_config, find_provider_mirror, mirror_candidates
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,7 +55,7 @@ def resolve(ref: Ref) -> str:
 @pytest.mark.parametrize("function", DEPLOYMENT.functions, ids=lambda f: f.key)
 def test_every_environment_entry_is_a_known_variable_with_a_resolvable_reference(function: Function) -> None:
     for variable, ref in function.environment.items():
-        assert variable in ENV_NAMES, f"{variable} is not a name of movie_events.settings.Env"
+        assert variable in ENV_NAMES, f"{variable} is not a name of moviepipe.runtime.settings.Env"
         resolve(ref)
 
 

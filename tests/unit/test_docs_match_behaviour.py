@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from consumers.email_notification.rendering import subject_for
+from consumers.email_notification.logic.rendering import subject_for
 from movie_events import MovieCreated, MovieDeleted, MovieUpdated
 from moviepipe.local.demo import Summary, _report
 

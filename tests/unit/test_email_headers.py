@@ -15,7 +15,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consumers.email_notification.rendering import render
+from consumers.email_notification.logic.rendering import render
 from movie_events import MovieCreated, MovieDeleted
 from moviepipe.local.mail_catcher import CaughtEmail, preview_page, write_email
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from consumers.email_notification.config import ConsumerConfig
 from consumers.email_notification.logic.consumer import EmailConsumer
-from consumers.email_notification.rendering import RenderedEmail
+from consumers.email_notification.logic.rendering import RenderedEmail
 from movie_events import MovieCreated
 from moviepipe.local.lambda_context import LocalLambdaContext
 from tests.support.fakes import FakeSender, InMemoryPersistenceLayer, sqs_record

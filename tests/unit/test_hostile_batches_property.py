@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consumers.email_notification.rendering import MOVIE_ID_HEADER, RenderedEmail
+from consumers.email_notification.logic.rendering import MOVIE_ID_HEADER, RenderedEmail
 from movie_events import MovieCreated
 from tests.support.fakes import FakeConsumer, FakeSender, sqs_record
 

@@ -11,7 +11,7 @@ import pytest
 from movie_events import MovieCreated, MovieUpdated
 from movie_events.errors import EventTooLargeError, MalformedMessageError
 from movie_events.jsonlimits import JsonTooDeepError, LoneSurrogateError, NumberTooLargeError, PlacedJsonError
-from movie_events.settings import ConfigurationError, Env, Resources
+from moviepipe.runtime.settings import ConfigurationError, Env, Resources
 from producers.movies_api.config import ApiConfig
 from producers.movies_api.gateway import (
     MAX_BODY_BYTES,

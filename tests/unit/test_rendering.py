@@ -12,7 +12,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from consumers.email_notification.logic.failures import PermanentError
-from consumers.email_notification.rendering import (
+from consumers.email_notification.logic.rendering import (
     EVENT_ID_HEADER,
     MAX_SUBJECT_LENGTH,
     MOVIE_ID_HEADER,

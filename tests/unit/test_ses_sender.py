@@ -3,7 +3,7 @@ and turns a lost answer into an AmbiguousSendError instead of a second send."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from botocore.exceptions import (
@@ -16,7 +16,7 @@ from botocore.exceptions import (
 
 from consumers.email_notification.adapters.ses import MAX_ATTEMPTS, SES_CLIENT_CONFIG, SesEmailSender
 from consumers.email_notification.logic.failures import AmbiguousSendError, Kind, classify
-from consumers.email_notification.rendering import RenderedEmail
+from consumers.email_notification.logic.rendering import RenderedEmail
 
 EMAIL = RenderedEmail(subject="s", text="t", html="h", mime=b"MIME")
 
@@ -42,7 +42,9 @@ class ScriptedClient:
 
 
 def sender(client: ScriptedClient, sleeps: list[float]) -> SesEmailSender:
-    return SesEmailSender(client, sender="s@example.com", recipients=["r@example.com"], sleep=sleeps.append)
+    return SesEmailSender(
+        cast(Any, client), sender="s@example.com", recipients=["r@example.com"], sleep=sleeps.append
+    )
 
 
 @pytest.mark.parametrize(

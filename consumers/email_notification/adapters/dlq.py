@@ -12,37 +12,36 @@ import base64
 import hashlib
 import json
 import re
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from consumers.email_notification.logic.failures import Failure
+from consumers.email_notification.ports import Failure
+from moviepipe.runtime.wire import DEAD_LETTER_ATTRIBUTES, MAX_MESSAGE_ATTRIBUTES, OVERFLOW_ATTRIBUTES
+from moviepipe.runtime.wire import ERROR_CLASS as ERROR_CLASS
+from moviepipe.runtime.wire import ERROR_CODE as ERROR_CODE
+from moviepipe.runtime.wire import ERROR_MESSAGE as ERROR_MESSAGE
+from moviepipe.runtime.wire import SOURCE_MESSAGE_ID as SOURCE_MESSAGE_ID
 
-MAX_ATTRIBUTES = 10
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
 #: Long enough for every contract error message; keeps the DLQ message far from the 256 KiB limit.
 MAX_ERROR_MESSAGE_LENGTH = 1000
 
-ERROR_CODE = "ErrorCode"
-ERROR_CLASS = "ErrorClass"
-ERROR_MESSAGE = "ErrorMessage"
-SOURCE_MESSAGE_ID = "SourceMessageId"
-OVERFLOW = "OverflowAttributes"
-RESERVED = (ERROR_CODE, ERROR_CLASS, ERROR_MESSAGE, SOURCE_MESSAGE_ID, OVERFLOW)
+# The names are the wire's (moviepipe.runtime.wire), shared with the CLI; kept here under their old names.
+MAX_ATTRIBUTES = MAX_MESSAGE_ATTRIBUTES
+OVERFLOW = OVERFLOW_ATTRIBUTES
+RESERVED = DEAD_LETTER_ATTRIBUTES
 
 # Characters SQS refuses in strings (it accepts the XML 1.0 character range only).
 _NOT_XML = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-class DeadLetterQueue(Protocol):
-    def send(self, record: SQSRecord, failure: Failure) -> None:
-        """Store ``record`` with its ``failure``; raise if it could not be stored."""
-        ...
-
-
 class SqsDeadLetterQueue:
     """:class:`DeadLetterQueue` over an SQS boto3 client and a queue URL."""
 
-    def __init__(self, client: Any, queue_url: str) -> None:
+    def __init__(self, client: SQSClient, queue_url: str) -> None:
         self._client = client
         self.queue_url = queue_url
         self._fifo = queue_url.endswith(".fifo")

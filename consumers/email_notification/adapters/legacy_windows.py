@@ -16,17 +16,14 @@ event id is then derived from the content id and that start
 from __future__ import annotations
 
 import time
-from typing import Any, Protocol
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
 KEY_PREFIX = "moviepipe-legacy-window#"
-
-
-class LegacyWindows(Protocol):
-    def window_start(self, content_id: str, sent_ms: int) -> int:
-        """The start (ms) of the window the copy sent at ``sent_ms`` belongs to. Raises on AWS errors."""
-        ...
 
 
 def start_for(current: int, sent_ms: int, window_ms: int) -> int:
@@ -46,7 +43,7 @@ class DynamoDbLegacyWindows:
     """:class:`LegacyWindows` in a DynamoDB table with a string partition key ``id`` (the idempotency
     table); items carry ``expiration`` so the table's TTL removes them with the idempotency records."""
 
-    def __init__(self, client: Any, table: str, *, window_seconds: int, ttl_seconds: int) -> None:
+    def __init__(self, client: DynamoDBClient, table: str, *, window_seconds: int, ttl_seconds: int) -> None:
         self._client = client
         self._table = table
         self._window_ms = window_seconds * 1000

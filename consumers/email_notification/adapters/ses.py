@@ -24,14 +24,16 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, HTTPClientError
 
-from consumers.email_notification.logic.failures import AmbiguousSendError
-from consumers.email_notification.rendering import RenderedEmail
+from consumers.email_notification.ports import AmbiguousSendError, RenderedEmail
 
-#: botocore configuration of the SES client (keyword arguments of ``movie_events.aws.client``): one
+if TYPE_CHECKING:
+    from mypy_boto3_sesv2 import SESV2Client
+
+#: botocore configuration of the SES client (keyword arguments of ``moviepipe.runtime.aws.client``): one
 #: attempt, never an SDK-level repeat of a send; a read timeout well inside the function's 30 s.
 SES_CLIENT_CONFIG: Final[dict[str, Any]] = {
     "retries": {"mode": "standard", "total_max_attempts": 1},
@@ -46,12 +48,6 @@ THROTTLING_CODES: Final = frozenset(
 MAX_ATTEMPTS: Final = 3
 _BACKOFF_BASE = 0.05
 _BACKOFF_CAP = 1.0
-
-
-class EmailSender(Protocol):
-    def send(self, email: RenderedEmail) -> str:
-        """Send ``email``; return the provider's message id. Raises on failure."""
-        ...
 
 
 def _provably_unsent(exc: Exception) -> bool:
@@ -72,7 +68,7 @@ class SesEmailSender:
 
     def __init__(
         self,
-        client: Any,
+        client: SESV2Client,
         *,
         sender: str,
         recipients: Sequence[str],

@@ -33,9 +33,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
-from aws_lambda_powertools.utilities.batch.base import FailureResponse, SuccessResponse
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, FailureResponse, SuccessResponse
 from aws_lambda_powertools.utilities.batch.exceptions import SQSFifoMessageGroupCircuitBreakerError
+
+from moviepipe.runtime.powertools import process_record, to_batch_type
 
 LaneKey = Callable[[dict[str, Any]], str | None]
 
@@ -117,13 +118,11 @@ class ConcurrentBatchProcessor(BatchProcessor):
             for index in lane.indices:
                 try:
                     if stopped:
-                        record = self._to_batch_type(
-                            records[index], event_type=self.event_type, model=self.model
-                        )
+                        record = to_batch_type(self, records[index])
                         results[index] = self.failure_handler(record, _GROUP_STOPPED)
                         continue
                     # A fresh context per record: keys one record sets are gone for the next one.
-                    result = contextvars.copy_context().run(self._process_record, records[index])
+                    result = contextvars.copy_context().run(process_record, self, records[index])
                 except Exception:  # noqa: BLE001 - confined: this record fails, its lane goes on
                     result = self.failure_handler(_RawRecord(records[index]), sys.exc_info())
                 results[index] = result

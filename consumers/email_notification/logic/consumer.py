@@ -26,25 +26,24 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency import (
+    BasePersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
-from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from consumers.email_notification.adapters import DeadLetterQueue, EmailSender, LegacyWindows
 from consumers.email_notification.config import ConsumerConfig
 from consumers.email_notification.logic import metrics as m
 from consumers.email_notification.logic.batch import ConcurrentBatchProcessor
 from consumers.email_notification.logic.failures import AMBIGUOUS_SEND, Failure, Kind, classify
-from consumers.email_notification.rendering import render
+from consumers.email_notification.logic.rendering import render
+from consumers.email_notification.ports import DeadLetterQueue, EmailSender, LegacyWindows
 from movie_events import MovieEvent, ParsedMessage, legacy_window_event_id, parse_message
 from movie_events.models import build_models
-
-#: Prefix of every idempotency key. Fixed on purpose: Powertools' default prefix is the Lambda function
-#: name plus the Python qualname, so renaming the function or moving code would make every event look
-#: new and a DLQ replay after such a change would send its emails again.
-IDEMPOTENCY_KEY_PREFIX = "moviepipe-email-notification"
+from moviepipe.runtime.powertools import DataRecord
+from moviepipe.runtime.wire import IDEMPOTENCY_KEY_PREFIX
 
 
 class Outcome(enum.StrEnum):

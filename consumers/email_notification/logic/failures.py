@@ -17,9 +17,6 @@ Powertools wraps whatever fails while it hashes or stores a record in
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
-
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyInconsistentStateError,
@@ -28,30 +25,15 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from botocore.exceptions import BotoCoreError, ClientError
 
+# Defined with the ports (they cross them); re-exported under their old import path.
+from consumers.email_notification.ports import AmbiguousSendError as AmbiguousSendError
+from consumers.email_notification.ports import Failure as Failure
+from consumers.email_notification.ports import Kind as Kind
 from movie_events import InvalidEventError
-from movie_events.aws import describe_error
-
-
-class Kind(enum.Enum):
-    """Whether retrying can help."""
-
-    TRANSIENT = "transient"
-    PERMANENT = "permanent"
-
+from moviepipe.runtime.aws import describe_error
 
 #: Failure code of a send whose answer was lost (counted by the metric ``AmbiguousSends``).
 AMBIGUOUS_SEND = "AmbiguousSend"
-
-
-class AmbiguousSendError(Exception):
-    """SES may or may not have accepted the email: the request went out and no answer came back (the
-    connection dropped, a read timed out). Not retried by the sender; SQS's next receive sends again."""
-
-    def __init__(self, cause: BaseException) -> None:
-        super().__init__(
-            f"no answer from SES after sending; the email may have been sent: {describe_error(cause)}"
-        )
-        self.cause = cause
 
 
 class PermanentError(Exception):
@@ -68,20 +50,6 @@ class PermanentError(Exception):
 #: MailFromDomainNotVerified) are transient on purpose: they hit every message, and retrying gives the
 #: operator maxReceiveCount visibility timeouts to fix them before anything is dead-lettered.
 PERMANENT_SES_CODES = frozenset({"MessageRejected", "BadRequestException", "InvalidParameterValue"})
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A classified failure: what kind, a short code (DLQ attribute, log field) and the message."""
-
-    kind: Kind
-    code: str
-    error_class: str
-    message: str
-
-    @property
-    def permanent(self) -> bool:
-        return self.kind is Kind.PERMANENT
 
 
 #: Exceptions of the world (not of the record): network, timeouts, the environment running out of memory.

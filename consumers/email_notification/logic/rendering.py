@@ -34,7 +34,12 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from consumers.email_notification.logic.failures import PermanentError
+
+# Defined with the ports and the wire names; re-exported under their old import path.
+from consumers.email_notification.ports import RenderedEmail as RenderedEmail
 from movie_events import MovieCreated, MovieDeleted, MovieEvent, MovieUpdated
+from moviepipe.runtime.wire import EVENT_ID_HEADER as EVENT_ID_HEADER
+from moviepipe.runtime.wire import MOVIE_ID_HEADER as MOVIE_ID_HEADER
 
 if TYPE_CHECKING:
     from jinja2 import Template
@@ -43,8 +48,6 @@ if TYPE_CHECKING:
 #: 150 keeps the title readable and the id visible.
 MAX_SUBJECT_LENGTH = 150
 SUBJECT_PREFIX = "[moviepipe] "
-EVENT_ID_HEADER = "X-Moviepipe-Event-Id"
-MOVIE_ID_HEADER = "X-Moviepipe-Movie-Id"
 ELLIPSIS = "…"
 #: ``=_`` never occurs in base64, the only body encoding used, so one fixed boundary cannot collide.
 BOUNDARY = "=_moviepipe_alternative"
@@ -61,16 +64,6 @@ _DOMAIN = re.compile(
 #: Bytes of text per encoded word: 36 bytes → 48 base64 characters → a 60-character word (≤ 75).
 _WORD_BYTES = 36
 _CRLF = "\r\n"
-
-
-@dataclass(frozen=True)
-class RenderedEmail:
-    """One email ready for SES: the MIME bytes plus the fields tests and logs care about."""
-
-    subject: str
-    text: str
-    html: str
-    mime: bytes
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from typing import Final
 
 
@@ -39,10 +40,20 @@ class ConfigurationError(RuntimeError):
     """Missing or invalid configuration; the message names the variable."""
 
 
-def require_env(name: str, environ: dict[str, str] | None = None) -> str:
+def process_environment() -> dict[str, str]:
+    """A copy of the process environment: the ONE place moviepipe reads it.
+
+    Only the entry points call it: each Lambda function's ``lambda_handler`` (once, when it builds its
+    composition root) and the CLI (once per command). Everything below them gets its settings and
+    :class:`~moviepipe.runtime.aws.Clients` as values, so the local stack, the tests and the benchmarks
+    configure one function without touching the process, and nothing needs a ``reset()``.
+    """
+    return dict(os.environ)
+
+
+def require_env(name: str, environ: Mapping[str, str]) -> str:
     """The value of a required variable, or a :class:`ConfigurationError` naming it."""
-    env = os.environ if environ is None else environ
-    value = env.get(name, "").strip()
+    value = environ.get(name, "").strip()
     if not value:
         raise ConfigurationError(f"environment variable {name} is required but not set")
     return value
@@ -51,7 +62,7 @@ def require_env(name: str, environ: dict[str, str] | None = None) -> str:
 class Resources:
     """Names and settings of the AWS resources, shared by the local stack and the Terraform.
 
-    ``infra/resources.json`` is generated from this class (``python -m movie_events.settings``; a test
+    ``infra/resources.json`` is generated from this class (``python -m moviepipe.runtime.settings``; a test
     fails when it is stale) for the Terraform to read with ``jsondecode(file(...))``, so the embedded AWS
     and the real deployment cannot drift apart.
     """

@@ -1,0 +1,205 @@
+"""moto in a process of its own, behind the embedded AWS's middleware, so it does not share a GIL with
+the handlers.
+
+Why: under load the local stack is CPU-bound in one interpreter: moto's request handling (Flask,
+response rendering, its SQS and DynamoDB models) and the handlers (botocore, MIME rendering) take turns
+on one GIL, so a 2-core machine runs them on one core. In a child process moto runs on the other core.
+
+What stays in the parent: the whole middleware chain (:class:`~moviepipe.local.faults.FaultInjector`,
+:class:`~moviepipe.local.sqs_front.SqsFront`, :class:`~moviepipe.local.mail_catcher.MailCatcher`,
+:class:`~moviepipe.local.serialized.SerializedDynamoDB`) with, at its bottom, a :class:`MotoProxy`
+forwarding each request to the child. Tests and the demo keep setting faults (Python predicates) and
+reading caught mail on the objects they have; nothing of them crosses the process boundary. Only the
+parent talks to the child, so serialising DynamoDB in the parent still serialises it in moto.
+
+The child is ours to clean up, whatever happens to the parent:
+
+* :meth:`MotoProcess.stop` (called when the embedded AWS stops: ``local up``'s Ctrl-C / SIGTERM, the
+  tests' fixtures, the demo's exit) terminates it and waits, killing it if it does not go;
+* an ``atexit`` hook stops it when the interpreter exits without that (an uncaught exception);
+* it runs in a session of its own (a terminal's Ctrl-C goes to the parent, which shuts down in order,
+  not to the child, which would vanish under requests still in flight), and it watches its standard
+  input, a pipe from the parent: when the parent dies, even by SIGKILL, the pipe closes and the child
+  exits at once.
+
+It listens on 127.0.0.1 only, on a free port it reports on its first line of output.
+"""
+
+from __future__ import annotations
+
+import atexit
+import http.client
+import logging
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from typing import IO, Any
+
+LOOPBACK = "127.0.0.1"
+#: How long the child may take to import moto and listen (seconds); a loaded 2-core machine needs ~3.
+START_TIMEOUT_SECONDS = 60.0
+_READY = "moviepipe-aws-process listening on port "
+#: Headers that belong to one connection, not to the request or response they travel with.
+_HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"}
+)
+
+
+class MotoProcess:
+    """A child Python process serving moto's server application on ``127.0.0.1:<port>``."""
+
+    def __init__(self, host: str = LOOPBACK) -> None:
+        self.host = host
+        self.port = 0
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self) -> MotoProcess:
+        if self._process is not None:
+            return self
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", __name__, self.host],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            start_new_session=True,
+        )
+        self._process = process
+        atexit.register(self.stop)
+        try:
+            self.port = _read_port(process, START_TIMEOUT_SECONDS)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Terminate the child and wait for it (kill it after 5 s); safe to call more than once."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        atexit.unregister(self.stop)
+        if process.stdin is not None:
+            process.stdin.close()  # the child exits on its own when its input closes
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def _read_port(process: subprocess.Popen[bytes], timeout: float) -> int:
+    """The port from the child's first line, or RuntimeError if it dies or stays silent."""
+    assert process.stdout is not None
+    line: list[bytes] = []
+    reader = threading.Thread(target=lambda: line.append(process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    reader.join(timeout)
+    text = line[0].decode(errors="replace").strip() if line else ""
+    if not text.startswith(_READY):
+        raise RuntimeError(
+            f"the embedded AWS's moto process did not start (exit code {process.poll()}, said {text!r})"
+        )
+    return int(text[len(_READY) :])
+
+
+class MotoProxy:
+    """WSGI application forwarding each request to moto in the child process, unchanged.
+
+    The ``Host`` header is passed through, so what moto builds from it (queue URLs) names the parent's
+    endpoint, the one clients use. The child's server closes each connection after its answer
+    (werkzeug's), so each request opens its own loopback connection.
+    """
+
+    def __init__(self, host: str, port: int, timeout: float = 60.0) -> None:
+        self.host, self.port, self.timeout = host, port, timeout
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        path = environ.get("RAW_URI") or environ.get("REQUEST_URI") or _path(environ)
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        try:
+            connection.request(
+                str(environ["REQUEST_METHOD"]), str(path), body=body, headers=_headers(environ)
+            )
+            response = connection.getresponse()
+            payload = response.read()
+            headers = [(k, v) for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP]
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            headers.append(("Content-Length", str(len(payload))))
+            start_response(f"{response.status} {response.reason}", headers)
+            return [payload]
+        finally:
+            connection.close()
+
+
+def _path(environ: dict[str, Any]) -> str:
+    from urllib.parse import quote
+
+    path = quote(
+        str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", "")), safe="/;=,:@!$&'()*+~"
+    )
+    query = environ.get("QUERY_STRING")
+    return f"{path}?{query}" if query else path
+
+
+def _headers(environ: dict[str, Any]) -> dict[str, str]:
+    headers = {
+        key[5:].replace("_", "-").title(): str(value)
+        for key, value in environ.items()
+        if key.startswith("HTTP_") and key[5:].replace("_", "-").lower() not in _HOP_BY_HOP
+    }
+    if environ.get("CONTENT_TYPE"):
+        headers["Content-Type"] = str(environ["CONTENT_TYPE"])
+    if environ.get("CONTENT_LENGTH"):
+        headers["Content-Length"] = str(environ["CONTENT_LENGTH"])
+    return headers
+
+
+# -- the child ---------------------------------------------------------------------------------------------
+def _exit_when_closed(stream: IO[bytes]) -> None:
+    """Block until the parent closes our input (it stopped us, or it died), then leave at once."""
+    while stream.read(65536):
+        pass
+    os._exit(0)
+
+
+def serve(host: str) -> None:
+    """Serve moto on ``host`` (a free port) until the parent closes our input or terminates us."""
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    from moviepipe.local import moto_speedups
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    moto_speedups.apply()
+    app = DomainDispatcherApplication(create_backend_app)
+    server = make_server(host, 0, app, threaded=True, request_handler=MotoRequestHandler)
+    threading.Thread(target=_exit_when_closed, args=(sys.stdin.buffer,), daemon=True).start()
+    out = sys.stdout
+    out.write(f"{_READY}{server.server_address[1]}\n")
+    out.flush()
+    # Anything moto prints from now on goes to stderr: nobody reads our stdout after the first line.
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1] if len(sys.argv) > 1 else LOOPBACK)

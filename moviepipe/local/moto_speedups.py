@@ -1,0 +1,139 @@
+"""Narrow speed fixes for the moto version the embedded AWS runs, applied where its server runs.
+
+Why: profiled under a 2,000-event burst (``py-spy``), the local stack spent most of its time in three
+places of moto that cost in proportion to things that have nothing to do with the request:
+
+* **SQS, per message received: the whole queue's attributes, three times.** ``receive_message`` checks
+  each message's retention through ``get_queue_attributes(["MessageRetentionPeriod"])``, which builds
+  every attribute — including the three approximate counts, each a scan of the whole queue that reads
+  the clock (two ``datetime`` constructions) once per message — and does so three times. A receive of
+  10 at a depth of 2,500 made ~200,000 clock reads: 0.5-2 s per ReceiveMessage. Every SendMessage (so
+  every fan-out of an SNS Publish) builds the attributes once more, to read ``ContentBasedDeduplication``.
+* **SQS, per message deleted: a scan that allocates.** ``Message.had_receipt_handle`` builds a new list
+  of the message's receipt handles for every message of the queue, twice per DeleteMessage.
+* **Every request: a directory listing.** The server's dispatcher asks ``list_of_moto_modules()`` —
+  ``os.listdir`` of moto's package plus an ``isdir`` per entry, ~150 system calls — on each request,
+  under its one dispatch lock.
+
+The fixes keep moto's logic and change only how the same answer is computed:
+
+* the retention check reads the queue's ``message_retention_period`` directly (the value
+  ``get_queue_attributes`` returned);
+* ``Queue.messages`` and the approximate counts read the clock once per scan, not once per message, and
+  compare the same fields with the same operators as ``Message.visible`` / ``Message.delayed`` (a message
+  is visible when now > ``visible_at``, delayed when now < ``delayed_until``);
+* ``had_receipt_handle`` compares without building a list;
+* the list of moto's modules is read once (the installed package does not change while it runs).
+
+Receive order, visibility timeouts, receive counts, redrive to the DLQ after ``maxReceiveCount``,
+retention, FIFO groups and deduplication are untouched: tests/integration/test_moto_speedups.py checks
+them at depth against the same calls on stock moto. The fixes are written for one moto version
+(:data:`WRITTEN_FOR`): on any other they are not applied (stock moto runs, slower, and a warning says
+so), and a test fails so whoever upgrades moto re-reads moto's code and re-pins.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import moto
+from moto import backends
+from moto.core.utils import unix_time, unix_time_millis
+from moto.sqs import models as sqs_models
+
+log = logging.getLogger(__name__)
+
+#: The moto release whose code these fixes were read against (requirements.lock pins it).
+WRITTEN_FOR = "5.2.5"
+
+_lock = threading.Lock()
+_applied = False
+
+
+def applicable() -> bool:
+    """Whether the installed moto is the one the fixes were written for."""
+    return str(moto.__version__) == WRITTEN_FOR
+
+
+def applied() -> bool:
+    return _applied
+
+
+def apply() -> bool:
+    """Install the fixes in this process (idempotent); False, with a warning, on another moto version."""
+    global _applied
+    with _lock:
+        if _applied:
+            return True
+        if not applicable():
+            log.warning(
+                "moto %s is not the version the embedded AWS's speed fixes were written for (%s): "
+                "running stock moto, whose SQS slows down as queues fill",
+                moto.__version__,
+                WRITTEN_FOR,
+            )
+            return False
+        _patch()
+        _applied = True
+        return True
+
+
+def _visible_now(queue: Any) -> list[Any]:
+    """``Queue.messages``: the messages neither in flight nor delayed, oldest first (one clock read)."""
+    now = unix_time_millis()
+    return [m for m in queue._messages if now > m.visible_at and not now < m.delayed_until]
+
+
+def _count_delayed(queue: Any) -> int:
+    now = unix_time_millis()
+    return sum(1 for m in queue._messages if now < m.delayed_until)
+
+
+def _count_not_visible(queue: Any) -> int:
+    now = unix_time_millis()
+    return sum(1 for m in queue._messages if not now > m.visible_at)
+
+
+def _count_visible(queue: Any) -> int:
+    return len(_visible_now(queue))
+
+
+def _had_receipt_handle(message: Any, receipt_handle: str) -> bool:
+    return bool(receipt_handle == message.receipt_handle or receipt_handle in message._old_receipt_handles)
+
+
+def _is_message_valid_based_on_retention_period(backend: Any, queue_name: str, message: Any) -> bool:
+    retention_period = backend.get_queue(queue_name).message_retention_period
+    retain_until = retention_period + message.sent_timestamp / 1000
+    return bool(retain_until > unix_time())
+
+
+#: What the fixes replace, as moto defines it (for the equivalence tests).
+STOCK: dict[str, Any] = {}
+
+
+def _patch() -> None:
+    queue, message, backend = sqs_models.Queue, sqs_models.Message, sqs_models.SQSBackend
+    STOCK.update(
+        messages=queue.messages,
+        approximate_number_of_messages=queue.approximate_number_of_messages,
+        approximate_number_of_messages_delayed=queue.approximate_number_of_messages_delayed,
+        approximate_number_of_messages_not_visible=queue.approximate_number_of_messages_not_visible,
+        had_receipt_handle=message.had_receipt_handle,
+        is_message_valid_based_on_retention_period=backend.is_message_valid_based_on_retention_period,
+        list_of_moto_modules=backends.list_of_moto_modules,
+    )
+    queue.messages = property(_visible_now)  # type: ignore[assignment,method-assign]
+    queue.approximate_number_of_messages = property(_count_visible)  # type: ignore[assignment,method-assign]
+    queue.approximate_number_of_messages_delayed = property(_count_delayed)  # type: ignore[assignment,method-assign]
+    queue.approximate_number_of_messages_not_visible = property(_count_not_visible)  # type: ignore[assignment,method-assign]
+    message.had_receipt_handle = _had_receipt_handle  # type: ignore[assignment,method-assign]
+    backend.is_message_valid_based_on_retention_period = _is_message_valid_based_on_retention_period  # type: ignore[assignment,method-assign]
+    modules = tuple(backends.list_of_moto_modules())
+
+    def list_of_moto_modules() -> tuple[str, ...]:
+        return modules
+
+    backends.list_of_moto_modules = list_of_moto_modules
