@@ -211,10 +211,15 @@ def test_metrics_and_correlation_id_are_emitted(
     listener.setFormatter(handler.logger.registered_formatter)
     std_logger = logging.getLogger(handler.SERVICE)
     std_logger.addHandler(listener)
+    # The service's stdlib logger is shared by every Logger of that service in this process: a local
+    # stack run quietly earlier (e2e) may have left it at WARNING. This test is about INFO lines.
+    level = std_logger.level
+    std_logger.setLevel(logging.INFO)
     try:
         stack.run()
     finally:
         std_logger.removeHandler(listener)
+        std_logger.setLevel(level)
 
     [emf] = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
