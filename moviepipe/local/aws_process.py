@@ -31,6 +31,7 @@ import atexit
 import http.client
 import logging
 import os
+import select
 import subprocess
 import sys
 import threading
@@ -119,31 +120,95 @@ class MotoProxy:
     """WSGI application forwarding each request to moto in the child process, unchanged.
 
     The ``Host`` header is passed through, so what moto builds from it (queue URLs) names the parent's
-    endpoint, the one clients use. The child's server closes each connection after its answer
-    (werkzeug's), so each request opens its own loopback connection.
+    endpoint, the one clients use. Connections to the child are kept open and reused (the child serves
+    HTTP/1.1 keep-alive, :mod:`moviepipe.local.keepalive`): a pool of idle ones, each used by one request
+    at a time, at most :attr:`max_idle` kept. A reused connection the child closed meanwhile (its idle
+    timeout) is noticed before use, or — if it closed as the request went out, before reading it — the
+    request is sent once more on a new connection; a new connection's failure is the request's failure.
     """
+
+    max_idle = 32
 
     def __init__(self, host: str, port: int, timeout: float = 60.0) -> None:
         self.host, self.port, self.timeout = host, port, timeout
+        self._idle: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         path = environ.get("RAW_URI") or environ.get("REQUEST_URI") or _path(environ)
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        method, headers = str(environ["REQUEST_METHOD"]), _headers(environ)
+        connection, reused = self._take()
         try:
-            connection.request(
-                str(environ["REQUEST_METHOD"]), str(path), body=body, headers=_headers(environ)
-            )
-            response = connection.getresponse()
+            try:
+                response = _exchange(connection, method, str(path), body, headers)
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                if not reused:
+                    raise
+                # The child closed this idle connection as we sent: the request was not read.
+                connection.close()
+                connection = self._new()
+                response = _exchange(connection, method, str(path), body, headers)
             payload = response.read()
-            headers = [(k, v) for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP]
-            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
-            headers.append(("Content-Length", str(len(payload))))
-            start_response(f"{response.status} {response.reason}", headers)
-            return [payload]
-        finally:
+        except BaseException:
             connection.close()
+            raise
+        if response.will_close:
+            connection.close()
+        else:
+            self._give_back(connection)
+        out = [(k, v) for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP]
+        out = [(k, v) for k, v in out if k.lower() != "content-length"]
+        out.append(("Content-Length", str(len(payload))))
+        start_response(f"{response.status} {response.reason}", out)
+        return [payload]
+
+    def close(self) -> None:
+        """Close the idle connections (the child is stopping)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
+
+    def _new(self) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+
+    def _take(self) -> tuple[http.client.HTTPConnection, bool]:
+        while True:
+            with self._lock:
+                connection = self._idle.pop() if self._idle else None
+            if connection is None:
+                return self._new(), False
+            if not _dropped(connection):
+                return connection, True
+            connection.close()
+
+    def _give_back(self, connection: http.client.HTTPConnection) -> None:
+        with self._lock:
+            if len(self._idle) < self.max_idle:
+                self._idle.append(connection)
+                return
+        connection.close()
+
+
+def _exchange(
+    connection: http.client.HTTPConnection, method: str, path: str, body: bytes, headers: dict[str, str]
+) -> http.client.HTTPResponse:
+    connection.request(method, path, body=body, headers=headers)
+    return connection.getresponse()
+
+
+def _dropped(connection: http.client.HTTPConnection) -> bool:
+    """Whether an idle connection was closed by the other end (readable with nothing pending = EOF)."""
+    sock = connection.sock
+    if sock is None:
+        return True
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 def _path(environ: dict[str, Any]) -> str:
@@ -179,19 +244,20 @@ def _exit_when_closed(stream: IO[bytes]) -> None:
 
 def serve(host: str) -> None:
     """Serve moto on ``host`` (a free port) until the parent closes our input or terminates us."""
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
     from moviepipe.local import moto_speedups
+    from moviepipe.local.keepalive import KeepAliveRequestHandler
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     moto_speedups.apply()
     app = DomainDispatcherApplication(create_backend_app)
-    server = make_server(host, 0, app, threaded=True, request_handler=MotoRequestHandler)
+
+    class ChildHandler(KeepAliveRequestHandler):
+        timeout = None  # the parent's proxy is the only client, and it bounds its idle connections
+
+    server = make_server(host, 0, app, threaded=True, request_handler=ChildHandler)
     threading.Thread(target=_exit_when_closed, args=(sys.stdin.buffer,), daemon=True).start()
     out = sys.stdout
     out.write(f"{_READY}{server.server_address[1]}\n")

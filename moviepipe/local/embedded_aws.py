@@ -21,12 +21,13 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from moviepipe.local import moto_speedups
 from moviepipe.local.aws_process import MotoProcess, MotoProxy
 from moviepipe.local.faults import FaultInjector
+from moviepipe.local.keepalive import KeepAliveRequestHandler, close_connections
 from moviepipe.local.mail_catcher import MailCatcher
 from moviepipe.local.serialized import SerializedDynamoDB
 from moviepipe.local.sqs_front import SqsFront
@@ -125,7 +126,7 @@ class EmbeddedAWS:
                 self.host,
                 self._requested_port,
                 self.faults,
-                request_handler=MotoRequestHandler,
+                request_handler=KeepAliveRequestHandler,
             )
         except BaseException:
             if self._moto is not None:
@@ -144,11 +145,14 @@ class EmbeddedAWS:
         try:
             self._server.shutdown()
             self._server.server_close()
+            close_connections(self._server)
             if self._thread is not None:
                 self._thread.join(timeout=10)
         finally:
             self._server = None
             self._thread = None
+            if self._proxy is not None:
+                self._proxy.close()
             if self._moto is not None:
                 self._moto.stop()
 
