@@ -125,7 +125,9 @@ def test_the_child_never_outlives_its_parent(how: str) -> None:
         assert alive(child)
         if how in ("sigint", "sigterm"):
             parent.send_signal(signal.SIGINT if how == "sigint" else signal.SIGTERM)
-        parent.wait(timeout=30)
+        # A liveness bound, not a speed figure: the clean-up takes well under a second alone, but the
+        # parent's interpreter shutdown was seen to take over 30 s on a machine loaded by parallel suites.
+        parent.wait(timeout=90)
         assert gone_within(child, 10), f"moto's process {child} outlived its parent ({how})"
     finally:
         if parent.poll() is None:

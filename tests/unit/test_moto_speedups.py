@@ -7,13 +7,17 @@ retention. And the fixes are pinned to the moto version they were read against.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+from unittest import mock
 
 import moto
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from moto.core.utils import unix_time_millis
+from moto.sqs import models as sqs_models
 from moto.sqs.models import Message, Queue, SQSBackend
 
 from moviepipe.local import moto_speedups
@@ -59,6 +63,20 @@ def _queue(states: list[tuple[int, int, int, int]], retention: int = 86400 * 4) 
     return queue
 
 
+@contextmanager
+def _frozen_clock() -> Iterator[None]:
+    """One instant for stock moto and the fixes alike: both read the clock, and on a loaded machine a
+    message whose visibility or delay ends between their two reads would differ for that reason alone."""
+    millis = unix_time_millis()
+    with (
+        mock.patch.object(sqs_models, "unix_time_millis", lambda: millis),
+        mock.patch.object(sqs_models, "unix_time", lambda: millis / 1000),
+        mock.patch.object(moto_speedups, "unix_time_millis", lambda: millis),
+        mock.patch.object(moto_speedups, "unix_time", lambda: millis / 1000),
+    ):
+        yield
+
+
 def _stock(name: str, obj: Any, *args: Any) -> Any:
     stock: Any = moto_speedups.STOCK[name]
     if isinstance(stock, property):
@@ -71,13 +89,14 @@ def _stock(name: str, obj: Any, *args: Any) -> Any:
 @given(st.lists(_message_states, max_size=40))
 def test_visible_messages_and_counts_are_stock_motos(states: list[tuple[int, int, int, int]]) -> None:
     queue = _queue(states)
-    assert [m.id for m in queue.messages] == [m.id for m in _stock("messages", queue)]
-    for name in (
-        "approximate_number_of_messages",
-        "approximate_number_of_messages_delayed",
-        "approximate_number_of_messages_not_visible",
-    ):
-        assert getattr(queue, name) == _stock(name, queue), name
+    with _frozen_clock():
+        assert [m.id for m in queue.messages] == [m.id for m in _stock("messages", queue)]
+        for name in (
+            "approximate_number_of_messages",
+            "approximate_number_of_messages_delayed",
+            "approximate_number_of_messages_not_visible",
+        ):
+            assert getattr(queue, name) == _stock(name, queue), name
 
 
 @settings(max_examples=60, deadline=None)
@@ -90,6 +109,13 @@ def test_receipt_handles_and_retention_are_stock_motos(
     backend = SQSBackend(REGION, ACCOUNT)
     backend.queues[queue.name] = queue
     handles = [h for m in queue._messages for h in m.all_receipt_handles] + ["not-a-handle"]
+    with _frozen_clock():
+        _compare_handles_and_retention(queue, backend, handles, data)
+
+
+def _compare_handles_and_retention(
+    queue: Any, backend: SQSBackend, handles: list[str], data: st.DataObject
+) -> None:
     for message in queue._messages:
         for handle in data.draw(st.lists(st.sampled_from(handles), max_size=4)):
             assert message.had_receipt_handle(handle) == _stock("had_receipt_handle", message, handle)
