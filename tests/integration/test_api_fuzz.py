@@ -16,12 +16,9 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from moviepipe.local.embedded_aws import EmbeddedAWS
 from moviepipe.local.http_api import PayloadFormat, movies_api_app
-from moviepipe.local.provision import provision_idempotency_table, provision_movies_table
-from moviepipe.runtime.settings import Env, Resources
 from producers.movies_api.gateway import MAX_BODY_BYTES
 from producers.movies_api.routes import openapi_document
-from tests.support.aws import environment
-from tests.support.movies import Deployed, api_lambda
+from tests.support.movies import api_deployed, api_lambda
 
 pytestmark = pytest.mark.integration
 
@@ -43,23 +40,8 @@ EXCLUDED = [positive_data_acceptance]
 def movies_table(moto_server: EmbeddedAWS) -> Iterator[None]:
     # One table for the whole module: schemathesis calls the app many times per test, and what matters
     # here is each response, not a clean table.
-    moto_server.reset()
-    env = {
-        **moto_server.environment(),
-        Env.MOVIES_TABLE_NAME: Resources.MOVIES_TABLE,
-        Env.IDEMPOTENCY_TABLE_NAME: Resources.IDEMPOTENCY_TABLE,
-    }
-    with environment(env):
-        provision_movies_table()
-        provision_idempotency_table()
-        Deployed.deploy_api(
-            {
-                Env.MOVIES_TABLE_NAME: Resources.MOVIES_TABLE,
-                Env.IDEMPOTENCY_TABLE_NAME: Resources.IDEMPOTENCY_TABLE,
-            }
-        )
+    with api_deployed(moto_server):
         yield
-        Deployed.clear()
 
 
 @schema.parametrize()

@@ -22,12 +22,10 @@ from werkzeug.test import Client
 from moviepipe.local.embedded_aws import EmbeddedAWS
 from moviepipe.local.http_api import PayloadFormat, movies_api_app
 from moviepipe.local.lambda_context import LocalLambdaContext
-from moviepipe.local.provision import provision_idempotency_table, provision_movies_table
-from moviepipe.runtime.settings import Env, Resources
+from moviepipe.runtime.settings import Resources
 from producers.movies_api.gateway import MAX_BODY_BYTES
 from tests.support import aws
-from tests.support.aws import environment
-from tests.support.movies import Deployed, api_lambda
+from tests.support.movies import api_deployed, api_lambda
 
 pytestmark = pytest.mark.integration
 
@@ -38,24 +36,9 @@ SEEDED = {"id": {"S": "seed"}, "title": {"S": "Seed"}, "rating": {"N": "5"}, "ve
 
 @pytest.fixture(autouse=True, scope="module")
 def movies_table(moto_server: EmbeddedAWS) -> Iterator[None]:
-    moto_server.reset()
-    env = {
-        **moto_server.environment(),
-        Env.MOVIES_TABLE_NAME: Resources.MOVIES_TABLE,
-        Env.IDEMPOTENCY_TABLE_NAME: Resources.IDEMPOTENCY_TABLE,
-    }
-    with environment(env):
-        provision_movies_table()
-        provision_idempotency_table()
+    with api_deployed(moto_server):
         aws.client("dynamodb").put_item(TableName=Resources.MOVIES_TABLE, Item=SEEDED)
-        Deployed.deploy_api(
-            {
-                Env.MOVIES_TABLE_NAME: Resources.MOVIES_TABLE,
-                Env.IDEMPOTENCY_TABLE_NAME: Resources.IDEMPOTENCY_TABLE,
-            }
-        )
         yield
-        Deployed.clear()
 
 
 def table_state() -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from producers.movies_api import handler as api_handler
 from producers.outbox_relay import handler as relay_handler
 from producers.outbox_relay.processor import OutboxBatchProcessor, relay
 from tests.support import aws
+from tests.support.aws import environment
 from tests.support.sqs import drain
 
 RELAY = DEPLOYMENT.function("outbox_relay")
@@ -58,6 +60,23 @@ class Deployed:
     @classmethod
     def clear(cls) -> None:
         cls.api = cls.relay = None
+
+
+@contextmanager
+def api_deployed(server: EmbeddedAWS) -> Iterator[None]:
+    """An empty account on ``server`` with the declared Movies and idempotency tables and the movies API
+    deployed on them (:data:`API_ENVIRONMENT`), for the block: the module-wide fixtures of the API's
+    fuzz and hostile-input tests, which call the app many times and judge each answer."""
+    server.reset()
+    with environment(server.environment()):
+        clients = aws.clients()
+        provision_movies_table(clients=clients)
+        provision_idempotency_table(clients=clients)
+        Deployed.deploy_api()
+        try:
+            yield
+        finally:
+            Deployed.clear()
 
 
 def api_lambda(event: dict[str, Any], context: Any) -> dict[str, Any]:
