@@ -9,7 +9,6 @@ answers StartMessageMoveTask in one line instead of a traceback.
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -20,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_local_commands import MOVIEPIPE, JsonLines
+from tests.e2e.test_local_commands import JsonLines, start_local_up
 
 pytestmark = pytest.mark.e2e
 RUNBOOK = Path(__file__).resolve().parents[2] / "docs" / "runbook.md"
@@ -49,28 +48,7 @@ def wait_for(lines: JsonLines, predicate: Any, timeout: float = 60) -> dict[str,
 
 
 def test_the_runbook_works_as_written_against_local_up(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    for name in ("AWS_ENDPOINT_URL", "EVENTS_TOPIC_ARN", "DEAD_LETTER_QUEUE_URL"):
-        env.pop(name, None)
-    process = subprocess.Popen(
-        [
-            *MOVIEPIPE,
-            "local",
-            "up",
-            "--aws-port",
-            "0",
-            "--api-port",
-            "0",
-            "--json",
-            "--mail-folder",
-            ".moviepipe/outbox",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-    )
+    process, env = start_local_up(".moviepipe/outbox", cwd=tmp_path)
     try:
         lines = JsonLines(process)
         endpoints = lines.next()

@@ -46,6 +46,24 @@ class JsonLines:
             raise AssertionError(f"no output within {timeout} s") from None
 
 
+def start_local_up(mail_folder: str, cwd: Path | None = None) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """``moviepipe local up --json`` on free ports, and the environment it was started with: this
+    process's, without the variables that would point it (or a command run beside it) elsewhere."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    for name in ("AWS_ENDPOINT_URL", "EVENTS_TOPIC_ARN", "DEAD_LETTER_QUEUE_URL"):
+        env.pop(name, None)
+    command = [*MOVIEPIPE, "local", "up", "--aws-port", "0", "--api-port", "0", "--json"]
+    process = subprocess.Popen(
+        [*command, "--mail-folder", mail_folder],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=cwd,
+    )
+    return process, env
+
+
 def port_is_free(port: int) -> bool:
     """Whether a server could listen on ``port`` now (connections in TIME_WAIT do not stop one)."""
     with socket.socket() as sock:
@@ -89,27 +107,7 @@ def subprocess_env() -> dict[str, str]:
 
 
 def test_local_up_serves_until_ctrl_c_and_leaves_nothing_running(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    for name in ("AWS_ENDPOINT_URL", "EVENTS_TOPIC_ARN"):
-        env.pop(name, None)
-    process = subprocess.Popen(
-        [
-            *MOVIEPIPE,
-            "local",
-            "up",
-            "--aws-port",
-            "0",
-            "--api-port",
-            "0",
-            "--json",
-            "--mail-folder",
-            str(tmp_path),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    process, _ = start_local_up(str(tmp_path))
     try:
         lines = JsonLines(process)
         endpoints = lines.next()
