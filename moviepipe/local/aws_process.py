@@ -247,12 +247,16 @@ def serve(host: str) -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
-    from moviepipe.local import moto_speedups
+    from moviepipe.local import fast_headers, moto_speedups
     from moviepipe.local.keepalive import KeepAliveRequestHandler
+    from moviepipe.local.serialized import SerializedDynamoDB
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     moto_speedups.apply()
-    app = DomainDispatcherApplication(create_backend_app)
+    fast_headers.install()
+    # DynamoDB one request at a time, here where moto runs: the lock is held for moto's own handling of
+    # the request only, not for the proxy's round trip to us (see EmbeddedAWS).
+    app = SerializedDynamoDB(DomainDispatcherApplication(create_backend_app))
 
     class ChildHandler(KeepAliveRequestHandler):
         timeout = None  # the parent's proxy is the only client, and it bounds its idle connections

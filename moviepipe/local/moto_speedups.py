@@ -36,11 +36,15 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from typing import Any
 
 import moto
 from moto import backends
+from moto.core import responses as core_responses
 from moto.core.utils import unix_time, unix_time_millis
+from moto.dynamodb import comparisons
+from moto.dynamodb.parsing import expressions
 from moto.sqs import models as sqs_models
 
 log = logging.getLogger(__name__)
@@ -110,12 +114,105 @@ def _is_message_valid_based_on_retention_period(backend: Any, queue_name: str, m
     return bool(retain_until > unix_time())
 
 
+#: One selection pass of a ReceiveMessage at a time (any queue): see :func:`_atomic_receive`.
+_receive_lock = threading.Lock()
+
+
+def _atomic_receive(stock: Any) -> Any:
+    """``SQSBackend.receive_message`` whose selection of messages is atomic.
+
+    Why: moto selects messages with no lock — it reads each message's visibility, then marks it received
+    — so two ReceiveMessage calls at once can both take the same message (seen with two pollers of one
+    queue: the second DeleteMessage failed with ``ReceiptHandleIsInvalid``), which SQS does not do. Here
+    each selection pass is moto's own (``stock`` with no wait: one pass over the queue) under one lock,
+    and a long poll waits *outside* the lock, as moto's loop does (``wait_for_messages(1)`` until a
+    message is there or the wait is over), so a poll that waits never holds other receivers up.
+    """
+
+    def receive_message(
+        self: Any,
+        queue_name: str,
+        count: int,
+        wait_seconds_timeout: int,
+        visibility_timeout: int,
+        message_attribute_names: list[str] | None = None,
+    ) -> list[Any]:
+        queue = self.get_queue(queue_name)
+        polling_end = unix_time() + wait_seconds_timeout
+        while True:
+            with _receive_lock:
+                result: list[Any] = stock(
+                    self, queue_name, count, 0, visibility_timeout, message_attribute_names
+                )
+            if result or not wait_seconds_timeout or unix_time() > polling_end:
+                return result
+            queue.wait_for_messages(1)
+
+    return receive_message
+
+
+def _cached_method_names(stock: Any) -> Any:
+    """``method_names_from_class``: moto lists a response class's methods (``inspect.getmembers``) on every
+    request to look the action up; a class's methods do not change while the server runs."""
+    cache: dict[type, list[str]] = {}
+
+    def method_names_from_class(clazz: type) -> list[str]:
+        names = cache.get(clazz)
+        if names is None:
+            names = cache[clazz] = list(stock(clazz))
+        return list(names)
+
+    return method_names_from_class
+
+
+def _cached_update_parse(stock: Any) -> Any:
+    """``UpdateExpressionParser.make``: the parse of an UpdateExpression depends on its text alone (the
+    names and values are substituted later, by a validator that works on a deep copy of the tree), and a
+    client sends the same few expressions again and again (Powertools' idempotency writes)."""
+    cache: dict[str, Any] = {}
+
+    def make(cls: Any, expression: str) -> Any:
+        tree = cache.get(expression)
+        if tree is None:
+            tree = stock(expression)
+            if len(cache) < _EXPRESSION_CACHE:
+                cache[expression] = tree
+        return tree
+
+    return classmethod(make)
+
+
+def _cached_condition_lex(stock: Any) -> Any:
+    """``ConditionExpressionParser._lex_condition_expression``: the tokens of a ConditionExpression depend
+    on its text alone (immutable named tuples); the parse that follows builds new nodes from them."""
+    cache: dict[str, tuple[Any, ...]] = {}
+
+    def lex(self: Any) -> Any:
+        expression = self.condition_expression
+        tokens = cache.get(expression)
+        if tokens is None:
+            tokens = tuple(stock(self))
+            if len(cache) < _EXPRESSION_CACHE:
+                cache[expression] = tokens
+        return deque(tokens)
+
+    return lex
+
+
+#: At most this many distinct expressions are remembered (a client building them from data is not
+#: allowed to grow the server's memory without bound).
+_EXPRESSION_CACHE = 1024
+
+
 #: What the fixes replace, as moto defines it (for the equivalence tests).
 STOCK: dict[str, Any] = {}
 
 
 def _patch() -> None:
     queue, message, backend = sqs_models.Queue, sqs_models.Message, sqs_models.SQSBackend
+    update_parser: Any = getattr(expressions, "UpdateExpressionParser")  # noqa: B009 - moto's module is untyped
+    condition_parser: Any = comparisons.ConditionExpressionParser
+    responses: Any = core_responses
     STOCK.update(
         messages=queue.messages,
         approximate_number_of_messages=queue.approximate_number_of_messages,
@@ -124,7 +221,17 @@ def _patch() -> None:
         had_receipt_handle=message.had_receipt_handle,
         is_message_valid_based_on_retention_period=backend.is_message_valid_based_on_retention_period,
         list_of_moto_modules=backends.list_of_moto_modules,
+        receive_message=backend.receive_message,
+        method_names_from_class=responses.method_names_from_class,
+        update_expression_make=update_parser.make,
+        condition_lex=condition_parser._lex_condition_expression,
     )
+    responses.method_names_from_class = _cached_method_names(responses.method_names_from_class)
+    update_parser.make = _cached_update_parse(update_parser.make)
+    condition_parser._lex_condition_expression = _cached_condition_lex(
+        condition_parser._lex_condition_expression
+    )
+    backend.receive_message = _atomic_receive(backend.receive_message)  # type: ignore[method-assign]
     queue.messages = property(_visible_now)  # type: ignore[assignment,method-assign]
     queue.approximate_number_of_messages = property(_count_visible)  # type: ignore[assignment,method-assign]
     queue.approximate_number_of_messages_delayed = property(_count_delayed)  # type: ignore[assignment,method-assign]

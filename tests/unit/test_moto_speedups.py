@@ -7,7 +7,10 @@ retention. And the fixes are pinned to the moto version they were read against.
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 from unittest import mock
@@ -122,3 +125,57 @@ def _compare_handles_and_retention(
         assert backend.is_message_valid_based_on_retention_period(queue.name, message) == _stock(
             "is_message_valid_based_on_retention_period", backend, queue.name, message
         )
+
+
+def _concurrent_receives(receive: Any) -> Counter[str]:
+    """Four threads receiving from one queue of 40 messages, with a thread switch forced between
+    moto's visibility check and its marking a message received (where stock moto's race lies)."""
+    backend = SQSBackend(REGION, ACCOUNT)
+    backend.create_queue("race", VisibilityTimeout="60")
+    queue: Any = backend.get_queue("race")
+    for index in range(40):
+        backend.send_message("race", f"m{index}")
+    mark = Message.mark_received
+
+    def slow_mark(self: Any, *args: Any, **kwargs: Any) -> None:
+        time.sleep(0.002)  # another receiver runs here
+        mark(self, *args, **kwargs)
+
+    got: Counter[str] = Counter()
+    with mock.patch.object(Message, "mark_received", slow_mark), ThreadPoolExecutor(4) as pool:
+        for batch in pool.map(lambda _: receive(backend, "race", 10, 0, 60), range(4)):
+            got.update(m.body for m in batch)
+    assert queue.approximate_number_of_messages == 40 - len(got)
+    return got
+
+
+def test_concurrent_receives_never_hand_out_one_message_twice() -> None:
+    received = _concurrent_receives(SQSBackend.receive_message)
+    assert len(received) == 40 and set(received.values()) == {1}
+
+
+def test_stock_motos_concurrent_receives_do_hand_out_one_message_twice() -> None:
+    """What the fix is for (and the proof that the test above can fail)."""
+    received = _concurrent_receives(moto_speedups.STOCK["receive_message"])
+    assert max(received.values()) > 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.sampled_from(["SET #s = :s, #e = :e", "SET #a = :a REMOVE #b", "SET #n = #n + :one"]),
+    st.integers(0, 3),
+)
+def test_cached_update_expressions_parse_as_stock_moto(expression: str, repeats: int) -> None:
+    make: Any = moto_speedups.STOCK["update_expression_make"]
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
+
+    for _ in range(repeats + 1):
+        assert _shape(UpdateExpressionParser.make(expression)) == _shape(make(expression))
+
+
+def _shape(node: Any) -> Any:
+    """A parse tree as nested tuples of node types and leaf values (node objects compare by identity)."""
+    children = getattr(node, "children", None)
+    if children is None:
+        return (type(node).__name__, str(node))
+    return (type(node).__name__, tuple(_shape(child) for child in children))
