@@ -27,6 +27,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from moviepipe.local import moto_speedups
 from moviepipe.local.aws_process import MotoProcess, MotoProxy
 from moviepipe.local.faults import FaultInjector
+from moviepipe.local.in_process import InProcessTransport
 from moviepipe.local.keepalive import KeepAliveRequestHandler, close_connections
 from moviepipe.local.mail_catcher import MailCatcher
 from moviepipe.local.serialized import SerializedDynamoDB
@@ -97,9 +98,12 @@ class EmbeddedAWS:
         moto_speedups.apply()
         self._moto = MotoProcess(host) if own_process else None
         self._proxy = MotoProxy(host, 0) if own_process else None
-        moto_app = self._proxy or DomainDispatcherApplication(create_backend_app)
-        # DynamoDB requests one at a time: moto's conditional writes are atomic only that way.
-        self.mail = MailCatcher(SerializedDynamoDB(moto_app), mail_folder)
+        # DynamoDB requests one at a time: moto's conditional writes are atomic only that way. Its own
+        # process serialises them itself (aws_process.serve), holding its lock only while moto answers:
+        # serialised here, the lock would also span the proxy's round trip to that process, and that
+        # serialised section, not CPU, bounded the local stack's throughput (docs/local.md).
+        moto_app = self._proxy or SerializedDynamoDB(DomainDispatcherApplication(create_backend_app))
+        self.mail = MailCatcher(moto_app, mail_folder)
         self.sqs = SqsFront(self.mail)
         self.faults = FaultInjector(self.sqs)
         self._server: BaseWSGIServer | None = None
@@ -169,15 +173,26 @@ class EmbeddedAWS:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback only
             response.read()
 
-    def clients(self) -> Clients:
-        """Clients of this server: what the local stack gives every function and tool it runs."""
-        return Clients(
+    def clients(self, *, over_http: bool = False) -> Clients:
+        """Clients of this server: what the local stack gives every function and tool it runs.
+
+        With moto in its own process, these clients hand their requests to the middleware chain in this
+        process (:mod:`moviepipe.local.in_process`) rather than over a loopback socket to this process's
+        own server: the same chain, the same answers, one HTTP hop (to moto's process) instead of two.
+        ``over_http`` gives clients that use the HTTP endpoint as any other program does (a benchmark's
+        stand-in for another service, a test of the server itself). With moto in-process every client
+        goes over HTTP, so the integration tests exercise the whole HTTP path.
+        """
+        clients = Clients(
             region=self.region,
             endpoint_url=self.endpoint_url,
             credentials=Credentials(
                 FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"], FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]
             ),
         )
+        if self._moto is None or over_http:
+            return clients
+        return clients.with_hook(InProcessTransport(self.faults, self.endpoint_url))
 
     def environment(self) -> dict[str, str]:
         """The variables that point boto3, the handlers and the CLI at this server (for a subprocess)."""

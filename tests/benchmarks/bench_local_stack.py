@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -138,8 +141,14 @@ def _one_run(config: str, mode: str) -> dict[str, Any]:
 
     if config == "stock":
         moto_speedups.apply = lambda: False  # the stack as it was
+    # A mail folder, as `moviepipe local up` always has: every caught email is written as .eml and .html.
+    mail_folder = Path(tempfile.mkdtemp(prefix="moviepipe-bench-mail-"))
     settings = StackSettings(
-        aws_port=0, api_port=0, mail_folder=None, quiet_handlers=True, aws_in_own_process=config == "separate"
+        aws_port=0,
+        api_port=0,
+        mail_folder=mail_folder,
+        quiet_handlers=True,
+        aws_in_own_process=config == "separate",
     )
     events_total = BURST_EVENTS if mode == "burst" else int(PACED_RATE * PACED_SECONDS)
     cap = BASELINE_CAP_SECONDS if config == "stock" else CAP_SECONDS[mode]
@@ -149,7 +158,7 @@ def _one_run(config: str, mode: str) -> dict[str, Any]:
     ]
     stack = LocalStack(settings)
     with stack.running() as deployment:
-        publisher = EventPublisher(deployment.messaging.topic_arn, clients=stack.aws.clients())
+        publisher = EventPublisher(deployment.messaging.topic_arn, clients=stack.aws.clients(over_http=True))
         started = time.perf_counter()
         # Publishing runs beside the wait, so the cap holds even while a slow stack is still publishing.
         publish = (
@@ -164,6 +173,7 @@ def _one_run(config: str, mode: str) -> dict[str, Any]:
         settled = len(stack.aws.mail.emails)
         own = resource.getrusage(resource.RUSAGE_SELF)
         moto_cpu = _cpu_seconds(stack.aws.moto_pid) if stack.aws.moto_pid else 0.0
+    shutil.rmtree(mail_folder, ignore_errors=True)
     return {
         "events": events_total,
         "settled": settled,
