@@ -18,10 +18,13 @@ approximately true for DynamoDB Streams on AWS.
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
+
+from botocore.exceptions import ClientError
 
 from moviepipe.runtime.aws import BOTO3_DEFAULTS
 
@@ -32,6 +35,10 @@ EVENT_SOURCE: Final = "aws:dynamodb"
 DEFAULT_BATCH_SIZE: Final = 100
 #: GetRecords returns at most 1000 records per call.
 _MAX_PAGE: Final = 1000
+#: How often a reader re-reads the stream's shard list (Lambda discovers new shards periodically too).
+SHARDS_REFRESH_SECONDS: Final = 5.0
+#: Errors that mean a kept shard iterator can no longer be used: start again from the checkpoint.
+_STALE_ITERATOR: Final = frozenset({"ExpiredIteratorException", "TrimmedDataAccessException"})
 
 
 def _json_attribute(value: Mapping[str, Any]) -> dict[str, Any]:
@@ -111,12 +118,26 @@ class StreamReader:
 
     ``read()`` returns the next batch without moving the checkpoint; ``acknowledge(batch, failed)`` moves
     it past the records handled (all of them, or those before the first failed one).
+
+    Like Lambda's stream poller, it keeps its place between reads instead of asking again each time: the
+    shard list is re-read every :data:`SHARDS_REFRESH_SECONDS`, and the iterator a read ended on is used
+    for the next read of that shard while the checkpoint is where that read left it (an empty read, or a
+    batch acknowledged whole). So a poll of an idle stream is one GetRecords call, not three
+    (DescribeStream, GetShardIterator, GetRecords): the local stack polls five times a second, and those
+    idle polls were a tenth of its AWS calls in a burst. A partial failure, a checkpoint changed by hand,
+    or an expired iterator falls back to a new iterator from the checkpoint, as before.
     """
 
     stream_arn: str
     #: shard id → sequence number of the last record handled in that shard (reading resumes after it).
     checkpoint: dict[str, str] = field(default_factory=dict)
     client: Any = None
+    #: shard id → (the checkpoint it follows, a shard iterator positioned right after that checkpoint).
+    _positions: dict[str, tuple[str | None, str]] = field(default_factory=dict, init=False, repr=False)
+    #: shard id → (last sequence number of the batch read, the iterator after it), until acknowledged.
+    _pending: dict[str, tuple[str, str]] = field(default_factory=dict, init=False, repr=False)
+    _shards: list[dict[str, Any]] | None = field(default=None, init=False, repr=False)
+    _shards_read_at: float = field(default=0.0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.client is None:
@@ -137,7 +158,7 @@ class StreamReader:
 
     def read(self, max_records: int = DEFAULT_BATCH_SIZE) -> StreamBatch | None:
         """The next records after the checkpoint (one shard's, at most ``max_records``), or None."""
-        for shard in self.shards():
+        for shard in self._known_shards():
             records = self._read_shard(shard["ShardId"], max_records)
             if records:
                 return StreamBatch(shard["ShardId"], records)
@@ -146,6 +167,7 @@ class StreamReader:
     def acknowledge(self, batch: StreamBatch, first_failed: str | None = None) -> None:
         """Move the checkpoint past what the handler handled: the whole batch, or the records before
         ``first_failed`` (a sequence number from ``batchItemFailures``), which is then read again."""
+        pending = self._pending.pop(batch.shard_id, None)
         handled = batch.sequence_numbers
         if first_failed is not None:
             if first_failed not in handled:
@@ -153,30 +175,57 @@ class StreamReader:
             handled = handled[: handled.index(first_failed)]
         if handled:
             self.checkpoint[batch.shard_id] = handled[-1]
+        if first_failed is None and pending is not None and handled and pending[0] == handled[-1]:
+            self._positions[batch.shard_id] = (handled[-1], pending[1])
+
+    def _known_shards(self) -> list[dict[str, Any]]:
+        now = time.monotonic()
+        if self._shards is None or now - self._shards_read_at >= SHARDS_REFRESH_SECONDS:
+            self._shards, self._shards_read_at = self.shards(), now
+        return self._shards
 
     def _read_shard(self, shard_id: str, max_records: int) -> list[dict[str, Any]]:
         after = self.checkpoint.get(shard_id)
+        kept = self._positions.pop(shard_id, None)
+        iterator = kept[1] if kept is not None and kept[0] == after else None
+        reused = iterator is not None
+        if iterator is None:
+            iterator = self._iterator(shard_id, after)
+        records: list[dict[str, Any]] = []
+        while iterator and len(records) < max_records:
+            try:
+                page = self.client.get_records(
+                    ShardIterator=iterator, Limit=min(_MAX_PAGE, max_records - len(records))
+                )
+            except ClientError as exc:
+                if not reused or exc.response.get("Error", {}).get("Code") not in _STALE_ITERATOR:
+                    raise
+                iterator, reused = self._iterator(shard_id, after), False  # a kept iterator expired
+                continue
+            found = page.get("Records") or []
+            records.extend(
+                lambda_record(record, stream_arn=self.stream_arn, region=self.region) for record in found
+            )
+            iterator = page.get("NextShardIterator")
+            if not found:
+                break
+        if iterator:
+            if records:
+                self._pending[shard_id] = (records[-1]["dynamodb"]["SequenceNumber"], iterator)
+            else:
+                self._positions[shard_id] = (after, iterator)
+        return records
+
+    def _iterator(self, shard_id: str, after: str | None) -> str | None:
         position: dict[str, str] = (
             {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after}
             if after
             else {"ShardIteratorType": "TRIM_HORIZON"}
         )
-        iterator = self.client.get_shard_iterator(
+        iterator: str | None = self.client.get_shard_iterator(
             StreamArn=self.stream_arn, ShardId=shard_id, **position
         ).get("ShardIterator")
-        records: list[dict[str, Any]] = []
-        while iterator and len(records) < max_records:
-            page = self.client.get_records(
-                ShardIterator=iterator, Limit=min(_MAX_PAGE, max_records - len(records))
-            )
-            if not page.get("Records"):
-                break
-            records.extend(
-                lambda_record(record, stream_arn=self.stream_arn, region=self.region)
-                for record in page["Records"]
-            )
-            iterator = page.get("NextShardIterator")
-        return records
+        return iterator
 
     def _lambda_record(self, record: Mapping[str, Any]) -> dict[str, Any]:
         return lambda_record(record, stream_arn=self.stream_arn, region=self.region)

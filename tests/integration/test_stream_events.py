@@ -113,3 +113,38 @@ def test_lambda_record_converts_a_boto3_record() -> None:
     )
     assert converted["dynamodb"]["ApproximateCreationDateTime"] == 1_767_225_601  # whole seconds
     assert converted["awsRegion"] == "eu-west-1" and converted["eventID"] == "e1"
+
+
+def test_a_reader_keeps_its_place_between_reads(aws: EmbeddedAWS) -> None:
+    """Idle polls cost one GetRecords each; new records, a partial failure and a checkpoint changed by
+    hand are all still read from the right place."""
+    stream_arn = provision_movies_table(TABLE)
+    calls: list[str] = []
+    client = aws_module.client("dynamodbstreams")
+    client.meta.events.register("before-call.dynamodbstreams", lambda model, **_: calls.append(model.name))
+    reader = StreamReader(stream_arn, client=client)
+
+    assert reader.read() is None  # the first read describes the stream and gets an iterator
+    calls.clear()
+    assert reader.read() is None and reader.read() is None
+    assert calls == ["GetRecords", "GetRecords"]
+
+    for n in range(4):
+        put(f"k{n}")
+    batch = reader.read()
+    assert batch is not None and [r["dynamodb"]["Keys"]["id"]["S"] for r in batch.records] == [
+        "k0",
+        "k1",
+        "k2",
+        "k3",
+    ]
+    reader.acknowledge(batch, first_failed=batch.sequence_numbers[2])  # k2 failed: read again from it
+    again = reader.read()
+    assert again is not None and [r["dynamodb"]["Keys"]["id"]["S"] for r in again.records] == ["k2", "k3"]
+    reader.acknowledge(again)
+    calls.clear()
+    assert reader.read() is None and calls == ["GetRecords"]  # acknowledged whole: the place is kept
+
+    reader.checkpoint.clear()  # moved by hand: the kept place no longer applies
+    replay = reader.read()
+    assert replay is not None and len(replay.records) == 4
