@@ -31,6 +31,11 @@ class SqsFront:
         self._app = app
         self._lock = threading.Lock()
         self._dead_lettered = 0
+        self._listeners: list[Callable[[], None]] = []
+
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` for each dead letter counted, in the thread of the request that sent it."""
+        self._listeners.append(listener)
 
     @property
     def dead_lettered(self) -> int:
@@ -52,6 +57,8 @@ class SqsFront:
         if status.startswith("200") and _has_error_code(body):
             with self._lock:
                 self._dead_lettered += 1
+            for listener in self._listeners:
+                listener()
         return [response]
 
 

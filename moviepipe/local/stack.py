@@ -9,10 +9,13 @@ than minutes) and the email sender and recipients.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import importlib
+import itertools
 import tempfile
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -49,6 +52,15 @@ CONSUMER_QUEUE: declaration.Queue = _trigger_queue(CONSUMER)
 
 #: The name the email consumer's trigger reports its invocations under.
 CONSUMER_TRIGGER = CONSUMER.suffix
+
+#: The consumer invocation the current thread works for (set by the stack around each invocation, and
+#: copied into the consumer's lane threads with the rest of the context). The stack's own clients send
+#: their requests through the embedded AWS's middleware in the calling thread (in-process transport), so
+#: the mail catcher and the SQS front see which invocation sent an email or a dead letter: the SQS
+#: trigger's pollers run invocations side by side, and each invocation's outcomes stay its own.
+_INVOCATION: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "moviepipe_local_invocation", default=None
+)
 
 
 @dataclass(frozen=True)
@@ -182,8 +194,14 @@ class LocalStack:
         self._http: BaseWSGIServer | None = None
         self._lock = threading.Lock()
         self.invocations: list[Invocation] = []
-        self._emails_seen = 0
-        self._dead_letters_seen = 0
+        # Emails and dead letters by the invocation that sent them (None: a request with no invocation
+        # of the stack's behind it, e.g. over HTTP), until that invocation's outcomes are read.
+        self._sent_by: Counter[int | None] = Counter()
+        self._dead_by: Counter[int | None] = Counter()
+        self._invocation_numbers = itertools.count(1)
+        self._current = threading.local()  # the invocation a poller thread ran last
+        self.aws.mail.subscribe(lambda _email: self._count(self._sent_by))
+        self.aws.sqs.subscribe(lambda: self._count(self._dead_by))
         #: Clients of the embedded AWS, once it is started: every handler and trigger gets them.
         self.clients = BOTO3_DEFAULTS
 
@@ -234,6 +252,8 @@ class LocalStack:
             handler = _build_handler(function.handler, environ, self.clients)
             if self.wrap_handler is not None:
                 handler = self.wrap_handler(function.key, handler)
+            if function.suffix == CONSUMER_TRIGGER:
+                handler = self._numbered(handler)
             trigger = function.trigger
             if isinstance(trigger, declaration.SqsTrigger):
                 sqs = SqsTrigger.declared(
@@ -245,7 +265,8 @@ class LocalStack:
                     stop=self._stop,
                     clients=self.clients,
                 )
-                targets.append((f"{function.suffix}-sqs-trigger", sqs.run))
+                for poller in range(self._pollers(trigger)):
+                    targets.append((f"{function.suffix}-sqs-trigger-{poller + 1}", sqs.run))
             elif isinstance(trigger, declaration.StreamTrigger):
                 stream_arn = provisioned.tables[trigger.table].stream_arn
                 assert stream_arn is not None, f"table {trigger.table!r} is declared without a stream"
@@ -293,15 +314,43 @@ class LocalStack:
         if self.observer is not None:
             self.observer(invocation)
 
+    def _pollers(self, trigger: declaration.SqsTrigger) -> int:
+        """As many pollers as the declared maximum concurrency: invocations side by side, as Lambda runs
+        them. Only with the stack's clients in-process (moto in its own process) can their outcomes be
+        told apart (:data:`_INVOCATION`); otherwise one poller, one invocation at a time."""
+        return trigger.maximum_concurrency if self.settings.aws_in_own_process else 1
+
+    def _numbered(self, handler: Handler) -> Handler:
+        def invocation(event: dict[str, Any], context: Any) -> Any:
+            number = next(self._invocation_numbers)
+            self._current.number = number
+            token = _INVOCATION.set(number)
+            try:
+                return handler(event, context)
+            finally:
+                _INVOCATION.reset(token)
+
+        return invocation
+
+    def _count(self, counter: Counter[int | None]) -> None:
+        with self._lock:
+            counter[_INVOCATION.get()] += 1
+
     def _with_outcomes(self, invocation: Invocation) -> Invocation:
-        """What became of the consumer's records: the emails and dead letters the embedded AWS saw
-        since the last invocation (the SQS trigger runs one invocation at a time); the rest of the
-        records it completed were duplicates it suppressed."""
+        """What became of the consumer's records: the emails and dead letters this invocation sent (the
+        embedded AWS saw them, each marked with the invocation behind it); the rest of the records it
+        completed were duplicates it suppressed. What arrived with no invocation behind it since the last
+        one counts for this one: that is the single-poller case of moto in this process, where requests
+        reach the middleware over HTTP, from the server's threads."""
         if invocation.trigger != CONSUMER_TRIGGER:
             return invocation
-        emails, dead = len(self.aws.mail.emails), self.aws.sqs.dead_lettered
-        sent, dead_lettered = emails - self._emails_seen, dead - self._dead_letters_seen
-        self._emails_seen, self._dead_letters_seen = emails, dead
+        number = getattr(self._current, "number", None)
+        self._current.number = None
+        with self._lock:
+            sent = self._sent_by.pop(None, 0) + (self._sent_by.pop(number, 0) if number is not None else 0)
+            dead_lettered = self._dead_by.pop(None, 0) + (
+                self._dead_by.pop(number, 0) if number is not None else 0
+            )
         outcomes = {
             "emails_sent": sent,
             "duplicates_suppressed": max(0, len(invocation.succeeded) - sent - dead_lettered),
