@@ -15,6 +15,15 @@ places of moto that cost in proportion to things that have nothing to do with th
   ``os.listdir`` of moto's package plus an ``isdir`` per entry, ~150 system calls — on each request,
   under its one dispatch lock.
 
+* **Every request: the action looked up, expressions parsed again.** moto lists the response class's
+  methods (``inspect.getmembers``) to find each request's action, parses each UpdateExpression and
+  tokenises each ConditionExpression anew, although clients send the same few again and again.
+
+And one fix that is about correctness, needed once the local stack polls a queue from two threads:
+
+* **ReceiveMessage was not atomic.** moto selects messages with no lock, so two receives at once could
+  both take one message (:func:`_atomic_receive`).
+
 The fixes keep moto's logic and change only how the same answer is computed:
 
 * the retention check reads the queue's ``message_retention_period`` directly (the value
@@ -23,7 +32,11 @@ The fixes keep moto's logic and change only how the same answer is computed:
   compare the same fields with the same operators as ``Message.visible`` / ``Message.delayed`` (a message
   is visible when now > ``visible_at``, delayed when now < ``delayed_until``);
 * ``had_receipt_handle`` compares without building a list;
-* the list of moto's modules is read once (the installed package does not change while it runs).
+* the list of moto's modules is read once (the installed package does not change while it runs);
+* a class's method names are listed once; an UpdateExpression's parse tree and a ConditionExpression's
+  tokens are remembered by the expression's text (both depend on nothing else; moto deep-copies the
+  tree before it substitutes values, and builds new nodes from the tokens);
+* a receive's selection pass runs under a lock, its long poll outside it.
 
 Receive order, visibility timeouts, receive counts, redrive to the DLQ after ``maxReceiveCount``,
 retention, FIFO groups and deduplication are untouched: tests/integration/test_moto_speedups.py checks
