@@ -9,6 +9,10 @@ public surface; what moviepipe needs beyond them lives here, and only here:
   ``BatchProcessor._process_record``): the consumer's concurrent batch processor runs Powertools' own
   per-record handling (the handler call, success and failure bookkeeping) from its worker threads.
 
+* :class:`MemoizedHashing` (``BasePersistenceLayer._get_hashed_idempotency_key`` and
+  ``._get_hashed_payload``): a persistence layer computes the key and the validation hash of a payload
+  once, however often one idempotent call asks for them.
+
 A Powertools upgrade can change any of these without notice. :data:`WRITTEN_FOR` is the version this
 module was written and tested against; ``tests/unit/test_powertools_shim.py`` fails, naming both
 versions, when the installed one differs, so an upgrade is a deliberate step: read the changelog for
@@ -21,12 +25,14 @@ from importlib.metadata import version
 from typing import Any, Final
 
 from aws_lambda_powertools.utilities.batch import BasePartialBatchProcessor, BatchProcessor
+from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import STATUS_CONSTANTS, DataRecord
 
 __all__ = [
     "STATUS_CONSTANTS",
     "WRITTEN_FOR",
     "DataRecord",
+    "MemoizedHashing",
     "installed_version",
     "process_record",
     "to_batch_type",
@@ -39,6 +45,8 @@ WRITTEN_FOR: Final = "3.37.0"
 PRIVATE_ATTRIBUTES: Final = (
     (BasePartialBatchProcessor, "_to_batch_type"),
     (BatchProcessor, "_process_record"),
+    (BasePersistenceLayer, "_get_hashed_idempotency_key"),
+    (BasePersistenceLayer, "_get_hashed_payload"),
 )
 
 
@@ -55,3 +63,32 @@ def process_record(processor: BatchProcessor, record: dict[str, Any]) -> tuple[A
     """Powertools' handling of one record: call the handler, then its success or failure handler."""
     result: tuple[Any, ...] = processor._process_record(record)
     return result
+
+
+class MemoizedHashing(BasePersistenceLayer):
+    """A persistence layer that hashes each payload once.
+
+    Powertools hashes the idempotency key and the validation payload (a jmespath search, a sorted
+    ``json.dumps`` and an md5 each) in ``save_inprogress`` and again in ``save_success``: four hashes
+    per call where two are distinct. A payload that has a ``hash_memo`` dict attribute keeps the two
+    results there, computed by Powertools' own methods the first time, so they are the same strings;
+    any other payload is hashed as before. A memo belongs to one payload object, which must not change
+    after it is first hashed (the consumer builds one per record and never mutates it). A hash that
+    raises is not memoised: it raises again, as before.
+    """
+
+    def _get_hashed_idempotency_key(self, data: dict[str, Any]) -> str | None:
+        memo = getattr(data, "hash_memo", None)
+        if memo is None:
+            return super()._get_hashed_idempotency_key(data)
+        if "key" not in memo:
+            memo["key"] = super()._get_hashed_idempotency_key(data)
+        return memo["key"]  # type: ignore[no-any-return]
+
+    def _get_hashed_payload(self, data: dict[str, Any]) -> str:
+        memo = getattr(data, "hash_memo", None)
+        if memo is None:
+            return super()._get_hashed_payload(data)
+        if "payload" not in memo:
+            memo["payload"] = super()._get_hashed_payload(data)
+        return memo["payload"]  # type: ignore[no-any-return]

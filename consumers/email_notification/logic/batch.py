@@ -13,6 +13,23 @@ overrides only :meth:`process` to run *lanes* of records on a thread pool:
   Powertools' ``SqsFifoPartialProcessor(skip_group_on_error=True)`` does, so order within a group holds.
   Other groups go on.
 
+**Deferred work.** When a batch has more lanes than threads, a record may hand work that no longer
+decides its outcome to :func:`defer` (the consumer: the idempotency completion after SES accepted the
+email), so its thread takes its next lane instead of waiting for one more round trip. The rules that
+keep every guarantee:
+
+* a thread has at most one deferred item pending: :func:`wait_for_deferred` waits for it, and the
+  processor calls it before a thread runs the next record of the same lane (so a duplicate of an event
+  in the batch finds the first copy's completed record), the consumer before sending another email;
+* :meth:`ConcurrentBatchProcessor.process` returns only once every deferred item has finished, so the
+  response is built after all of them; a ``BaseException`` raised by one (the process dying) ends the
+  invocation there, as it would have on the lane thread.
+
+Deferred work runs on its own pool of as many threads as the lanes', so up to twice
+``max_workers`` calls are in flight at once (lanes + deferred items). With no more lanes than
+threads nothing is deferred (a thread would have no next lane to take), nor on one thread (one call
+at a time is what a concurrency of 1 asks for).
+
 Each record runs in a copy of the invoking thread's ``contextvars`` context, so thread-safe logger keys
 set per record (the correlation id) never leak between records.
 
@@ -29,7 +46,7 @@ import contextvars
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +96,63 @@ def _lane_of(index: int, record: Any, lane_key: LaneKey | None) -> tuple[str, bo
     return (f"event:{event_key}", False) if isinstance(event_key, str) and event_key else (alone, False)
 
 
+class _Deferral:
+    """Deferred work of one invocation: its pool, its futures, and each thread's pending item."""
+
+    def __init__(self, workers: int) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deferred")
+        self.futures: list[Future[None]] = []
+        self.pending = threading.local()
+        self._lock = threading.Lock()
+
+    def submit(self, work: Callable[[], None]) -> None:
+        wait_pending(self)
+
+        def run() -> None:
+            _DEFERRAL.set(None)  # deferred work runs its own writes itself, never defers again
+            work()
+
+        future = self.pool.submit(contextvars.copy_context().run, run)
+        self.pending.future = future
+        with self._lock:
+            self.futures.append(future)
+
+    def join(self) -> None:
+        """Wait for every deferred item, then re-raise the first failure (none is expected: deferred
+        work handles its own errors; a ``BaseException`` is the process dying)."""
+        self.pool.shutdown(wait=True)
+        for future in self.futures:
+            future.result()
+
+
+def wait_pending(deferral: _Deferral) -> None:
+    future: Future[None] | None = getattr(deferral.pending, "future", None)
+    if future is not None:
+        wait([future])
+        deferral.pending.future = None
+
+
+#: The deferral of the invocation whose record the current thread runs (None: do the work inline).
+_DEFERRAL: contextvars.ContextVar[_Deferral | None] = contextvars.ContextVar("deferral", default=None)
+
+
+def defer(work: Callable[[], None]) -> bool:
+    """Run ``work`` off this lane thread if the running batch defers work; else return False and the
+    caller does it itself. Waits first for this thread's previous deferred item (at most one pending)."""
+    deferral = _DEFERRAL.get()
+    if deferral is None:
+        return False
+    deferral.submit(work)
+    return True
+
+
+def wait_for_deferred() -> None:
+    """Wait until this thread's deferred item, if any, has finished."""
+    deferral = _DEFERRAL.get()
+    if deferral is not None:
+        wait_pending(deferral)
+
+
 class _RawRecord:
     """What ``failure_handler`` needs of a record (its message id) when even wrapping it failed."""
 
@@ -112,10 +186,14 @@ class ConcurrentBatchProcessor(BatchProcessor):
         records: list[dict[str, Any]] = list(self.records)
         results: list[tuple[Any, ...] | None] = [None] * len(records)
         lanes = plan_lanes(records, self._lane_key)
+        workers = min(self.max_workers, len(lanes))
+        deferral = _Deferral(workers) if 1 < workers < len(lanes) else None
 
         def run(lane: Lane) -> None:
             stopped = False
-            for index in lane.indices:
+            for position, index in enumerate(lane.indices):
+                if position and deferral is not None:
+                    wait_pending(deferral)  # e.g. a duplicate must find the first copy completed
                 try:
                     if stopped:
                         record = to_batch_type(self, records[index])
@@ -128,17 +206,22 @@ class ConcurrentBatchProcessor(BatchProcessor):
                 results[index] = result
                 stopped = lane.ordered and result[0] == "fail"
 
-        workers = min(self.max_workers, len(lanes))
-        if workers <= 1:
-            for lane in lanes:
-                run(lane)
-        else:
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batch") as pool:
-                futures = [pool.submit(contextvars.copy_context().run, run, lane) for lane in lanes]
-                for future in futures:
-                    # Re-raises what a lane could not handle (a BaseException: the invocation dies,
-                    # as it would on Lambda, and SQS redelivers the whole batch).
-                    future.result()
+        token = _DEFERRAL.set(deferral)
+        try:
+            if workers <= 1:
+                for lane in lanes:
+                    run(lane)
+            else:
+                with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batch") as pool:
+                    futures = [pool.submit(contextvars.copy_context().run, run, lane) for lane in lanes]
+                    for future in futures:
+                        # Re-raises what a lane could not handle (a BaseException: the invocation dies,
+                        # as it would on Lambda, and SQS redelivers the whole batch).
+                        future.result()
+        finally:
+            _DEFERRAL.reset(token)
+            if deferral is not None:
+                deferral.join()  # no response before every deferred item has finished
         return [result for result in results if result is not None]
 
     # The base class appends to shared lists; appends from several threads are serialised here so that
