@@ -93,7 +93,7 @@ def run(target: EmailConsumer, *events: MovieCreated, ids: list[str] | None = No
 
 
 def key_of(event: MovieCreated) -> str:
-    return f"{IDEMPOTENCY_KEY_PREFIX}#{hashlib.md5(json.dumps(event.id).encode()).hexdigest()}"  # noqa: S324
+    return f"{IDEMPOTENCY_KEY_PREFIX}#{hashlib.md5(json.dumps(event.id).encode()).hexdigest()}"
 
 
 def test_completions_run_off_the_lane_threads_and_all_finish_before_handle_returns() -> None:
