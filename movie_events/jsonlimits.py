@@ -10,7 +10,9 @@ stored or sent). :func:`load_bounded` refuses all of them up front, with an
 into the same clear, permanent error instead of a crash far from its cause.
 
 The limits are generous for any real movie event (a few levels, a few hundred bytes) and small enough
-that checking them costs little: one C-speed parse plus one iterative walk over the parsed values.
+that checking them costs little: one C-speed parse plus one iterative walk over the parsed values — and
+no walk at all when a few C-speed scans of the text already prove it would pass
+(:func:`within_limits_by_text`; the usual case for an event body).
 """
 
 from __future__ import annotations

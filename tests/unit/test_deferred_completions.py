@@ -208,3 +208,19 @@ def test_each_payload_is_hashed_once_and_to_the_same_key_and_hash_as_before(
         stored = store.records[str(plain._get_hashed_idempotency_key(payload))]
         assert stored.idempotency_key == key_of(event)
         assert stored.payload_hash == plain._get_hashed_payload(payload)
+
+
+def test_threads_are_kept_across_invocations_and_survive_a_crash() -> None:
+    store = SlowStore(delay=0.01)
+    sender = FakeSender()
+    target = consumer(store, sender, concurrency=2)
+    first = [created(i) for i in range(5)]
+    store.fail_updates[key_of(first[1])] = Crash()
+    with pytest.raises(Crash):
+        run(target, *first)
+    threads = threading.active_count()
+
+    second = [created(i) for i in range(10, 16)]
+    assert run(target, *second, ids=[f"s{i}" for i in range(6)]) == []
+    assert threading.active_count() == threads  # the same lane and completion threads, no new ones
+    assert store.statuses().count("COMPLETED") == 4 + 6

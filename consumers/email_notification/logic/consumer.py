@@ -37,7 +37,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from consumers.email_notification.config import ConsumerConfig
 from consumers.email_notification.logic import metrics as m
-from consumers.email_notification.logic.batch import ConcurrentBatchProcessor, defer, wait_for_deferred
+from consumers.email_notification.logic.batch import ConcurrentBatchProcessor, Pools, defer, wait_for_deferred
 from consumers.email_notification.logic.completions import COMPLETION_HANDOFF, ConsumerStore
 from consumers.email_notification.logic.failures import AMBIGUOUS_SEND, Failure, Kind, classify
 from consumers.email_notification.logic.rendering import render
@@ -193,6 +193,8 @@ class EmailConsumer:
         self._legacy_windows = legacy_windows
         self._logger = logger
         self._metrics = metrics
+        #: Lane and completion threads, started on first need and kept across invocations.
+        self._pools = Pools(config.batch_concurrency)
         self._store.configure(self._idempotency_config(), key_prefix=IDEMPOTENCY_KEY_PREFIX)
         # The contract's models are built on first use (movie_events.models); build them here, in one
         # thread, before any lane runs: two lanes must never run pydantic's deferred build at once.
@@ -223,7 +225,7 @@ class EmailConsumer:
         counts = m.Counts()
         cache: ParseCache = {}
         processor = ConcurrentBatchProcessor(
-            self.config.batch_concurrency, lane_key=lambda raw: event_id_of(raw, cache)
+            self.config.batch_concurrency, lane_key=lambda raw: event_id_of(raw, cache), pools=self._pools
         )
 
         def record_handler(record: SQSRecord) -> Outcome:
