@@ -10,13 +10,16 @@ stored or sent). :func:`load_bounded` refuses all of them up front, with an
 into the same clear, permanent error instead of a crash far from its cause.
 
 The limits are generous for any real movie event (a few levels, a few hundred bytes) and small enough
-that checking them costs little: one C-speed parse plus one iterative walk over the parsed values.
+that checking them costs little: one C-speed parse plus one iterative walk over the parsed values — and
+no walk at all when a few C-speed scans of the text already prove it would pass
+(:func:`within_limits_by_text`; the usual case for an event body).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -167,5 +170,31 @@ def load_bounded(body: str | bytes | bytearray, limits: JsonLimits = DEFAULT_LIM
         raise
     except ValueError as exc:  # json.JSONDecodeError is a ValueError
         raise MalformedMessageError(f"body is not JSON: {exc}") from None
-    check_tree(loaded, limits)
+    if not within_limits_by_text(text, limits):
+        check_tree(loaded, limits)
     return loaded
+
+
+#: A ``\u`` escape of a surrogate code point (D800-DFFF): the only way JSON text that is itself valid
+#: Unicode can decode to a lone surrogate. An escaped backslash before "ud8…" matches too (harmless:
+#: the full walk then runs).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def within_limits_by_text(text: str, limits: JsonLimits = DEFAULT_LIMITS) -> bool:
+    """True when the text alone proves what :func:`check_tree` checks, so the walk can be skipped: no
+    container can be nested deeper than the text has ``{`` and ``[`` characters, and no string can hold
+    a lone surrogate unless the text does or escapes one. False means "walk the tree", not "invalid".
+    (A typical event body is proven in a few C-speed scans; the walk was a tenth of the consumer's CPU.)
+    """
+    if text.count("{") + text.count("[") > limits.max_depth:
+        return False
+    if _SURROGATE_ESCAPE.search(text):
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

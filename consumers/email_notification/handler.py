@@ -61,7 +61,9 @@ def build_consumer(
     """
     clients = clients or BOTO3_DEFAULTS
     pool = max(10, config.batch_concurrency)  # one HTTP connection per worker thread at least
-    dynamodb = dynamodb or clients.dynamodb(max_pool_connections=pool)
+    # DynamoDB: the lanes' writes plus the completions deferred off them (logic/batch.py), up to twice
+    # the lanes at once.
+    dynamodb = dynamodb or clients.dynamodb(max_pool_connections=2 * pool)
     persistence = DynamoDBPersistenceLayer(table_name=config.idempotency_table, boto3_client=dynamodb)
     dead_letters = None
     if config.dead_letter_queue_url:

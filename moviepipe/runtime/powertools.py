@@ -9,6 +9,11 @@ public surface; what moviepipe needs beyond them lives here, and only here:
   ``BatchProcessor._process_record``): the consumer's concurrent batch processor runs Powertools' own
   per-record handling (the handler call, success and failure bookkeeping) from its worker threads.
 
+* :class:`MemoizedHashing` (``BasePersistenceLayer._get_hashed_idempotency_key`` and
+  ``._get_hashed_payload``): a persistence layer computes the key and the validation hash of a payload
+  once, however often one idempotent call asks for them, reading plain top-level fields directly
+  (``BasePersistenceLayer._generate_hash`` hashes them, as Powertools does).
+
 A Powertools upgrade can change any of these without notice. :data:`WRITTEN_FOR` is the version this
 module was written and tested against; ``tests/unit/test_powertools_shim.py`` fails, naming both
 versions, when the installed one differs, so an upgrade is a deliberate step: read the changelog for
@@ -21,12 +26,14 @@ from importlib.metadata import version
 from typing import Any, Final
 
 from aws_lambda_powertools.utilities.batch import BasePartialBatchProcessor, BatchProcessor
+from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import STATUS_CONSTANTS, DataRecord
 
 __all__ = [
     "STATUS_CONSTANTS",
     "WRITTEN_FOR",
     "DataRecord",
+    "MemoizedHashing",
     "installed_version",
     "process_record",
     "to_batch_type",
@@ -39,6 +46,9 @@ WRITTEN_FOR: Final = "3.37.0"
 PRIVATE_ATTRIBUTES: Final = (
     (BasePartialBatchProcessor, "_to_batch_type"),
     (BatchProcessor, "_process_record"),
+    (BasePersistenceLayer, "_get_hashed_idempotency_key"),
+    (BasePersistenceLayer, "_get_hashed_payload"),
+    (BasePersistenceLayer, "_generate_hash"),
 )
 
 
@@ -55,3 +65,75 @@ def process_record(processor: BatchProcessor, record: dict[str, Any]) -> tuple[A
     """Powertools' handling of one record: call the handler, then its success or failure handler."""
     result: tuple[Any, ...] = processor._process_record(record)
     return result
+
+
+def plain_fields(compiled: Any) -> tuple[str, tuple[str, ...]] | None:
+    """The shape of a compiled jmespath expression when it only reads top-level fields: ``("field",
+    (name,))`` for ``name``, ``("list", names)`` for ``[a, b]``; None for anything else."""
+    node = getattr(compiled, "parsed", None)
+    if not isinstance(node, dict):
+        return None
+    if node.get("type") == "field":
+        return "field", (node["value"],)
+    children = node.get("children") or []
+    if node.get("type") == "multi_select_list" and all(c.get("type") == "field" for c in children):
+        return "list", tuple(c["value"] for c in children)
+    return None
+
+
+def _extract(shape: tuple[str, tuple[str, ...]], data: dict[str, Any]) -> Any:
+    # What jmespath's interpreter returns for these two node types on a dict (a missing field: None).
+    kind, names = shape
+    if kind == "field":
+        return data.get(names[0])
+    return [data.get(name) for name in names]
+
+
+class MemoizedHashing(BasePersistenceLayer):
+    """A persistence layer that hashes each payload once, reading plain fields without jmespath.
+
+    Powertools hashes the idempotency key and the validation payload (a jmespath search, a sorted
+    ``json.dumps`` and an md5 each) in ``save_inprogress`` and again in ``save_success``: four hashes
+    per call where two are distinct. A payload that has a ``hash_memo`` dict attribute keeps the two
+    results there; any other payload is hashed as before. A memo belongs to one payload object, which
+    must not change after it is first hashed (the consumer builds one per record and never mutates it).
+    A hash that raises is not memoised: it raises again, as before.
+
+    When an expression only reads top-level fields (``id``, ``[type, data]``) of a dict payload, the
+    value is read directly — what jmespath's interpreter returns for those nodes — and hashed with
+    Powertools' own ``_generate_hash``, so the strings are the same (tested against Powertools); a
+    missing key, or any other expression or payload, goes through Powertools' methods unchanged.
+    """
+
+    def _get_hashed_idempotency_key(self, data: dict[str, Any]) -> str | None:
+        memo = getattr(data, "hash_memo", None)
+        if memo is None:
+            return super()._get_hashed_idempotency_key(data)
+        if "key" not in memo:
+            memo["key"] = self._hashed_key(data)
+        return memo["key"]  # type: ignore[no-any-return]
+
+    def _get_hashed_payload(self, data: dict[str, Any]) -> str:
+        memo = getattr(data, "hash_memo", None)
+        if memo is None:
+            return super()._get_hashed_payload(data)
+        if "payload" not in memo:
+            memo["payload"] = self._hashed_payload(data)
+        return memo["payload"]  # type: ignore[no-any-return]
+
+    def _hashed_key(self, data: dict[str, Any]) -> str | None:
+        shape = plain_fields(self.event_key_compiled_jmespath) if self.event_key_jmespath else None
+        if shape is None or not isinstance(data, dict):
+            return super()._get_hashed_idempotency_key(data)
+        value = _extract(shape, data)
+        if self.is_missing_idempotency_key(data=value):  # Powertools raises or warns: let it
+            return super()._get_hashed_idempotency_key(data)
+        return f"{self.function_name}#{self._generate_hash(data=value)}"
+
+    def _hashed_payload(self, data: dict[str, Any]) -> str:
+        if not self.payload_validation_enabled:
+            return ""
+        shape = plain_fields(self.validation_key_jmespath)
+        if shape is None or not isinstance(data, dict):
+            return super()._get_hashed_payload(data)
+        return self._generate_hash(data=_extract(shape, data))

@@ -9,10 +9,12 @@ from __future__ import annotations
 import base64
 import json
 import time
+from dataclasses import replace
 from typing import Any, cast
 
 import pytest
 
+from consumers.email_notification import handler
 from consumers.email_notification.adapters import SES_CLIENT_CONFIG
 from consumers.email_notification.adapters.dlq import ERROR_CODE
 from consumers.email_notification.logic.consumer import EmailConsumer
@@ -216,3 +218,38 @@ def test_id_reused_with_different_data_is_permanent(stack: ConsumerStack) -> Non
     assert attribute(dead, ERROR_CODE) == "EventIdReused"
     assert json.loads(dead["Body"])["data"]["title"] == "B"
     assert email_counts() == {"same": 1}
+
+
+def deferring_consumer(stack: ConsumerStack, **clients: Any) -> EmailConsumer:
+    """More lanes than threads (6 events on 2 threads): completions run off the lane threads."""
+    return handler.build_consumer(replace(stack.config(), batch_concurrency=2), aws.clients(), **clients)
+
+
+def test_with_deferred_completions_a_failed_commit_still_counts_as_processed(stack: ConsumerStack) -> None:
+    events = [created(i) for i in range(6)]
+    stack.publish(*events)
+    batch = stack.receive_event()
+    dynamodb = client("dynamodb")
+    fail_http(dynamodb, "UpdateItem", status=500, code="InternalServerError", times=1)
+
+    assert invoke(deferring_consumer(stack, dynamodb=dynamodb), batch) == []
+    assert invoke(deferring_consumer(stack), batch) == []  # all completed: plain duplicates now
+    assert email_counts() == {e.id: 1 for e in events}
+
+
+def test_with_deferred_completions_a_crash_in_a_commit_is_the_same_documented_window(
+    stack: ConsumerStack,
+) -> None:
+    events = [created(i) for i in range(6)]
+    stack.publish(*events)
+    batch = stack.receive_event()
+    dynamodb = client("dynamodb")
+    crash_on(dynamodb, "UpdateItem", times=1)
+
+    crashed = LocalLambdaContext.new_invocation(FUNCTION_NAME, timeout_seconds=3.0)
+    with pytest.raises(SimulatedCrash):
+        invoke(deferring_consumer(stack, dynamodb=dynamodb), batch, crashed)
+    assert email_counts() == {e.id: 1 for e in events}
+    # Exactly one record was left between SES and its commit: retried (transient) while the lock holds.
+    assert len(invoke(deferring_consumer(stack), batch)) == 1
+    assert email_counts() == {e.id: 1 for e in events}

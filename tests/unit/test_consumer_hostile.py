@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 from botocore.exceptions import ClientError
 
 from consumers.email_notification.logic import consumer as consumer_module
@@ -116,14 +117,19 @@ def test_any_exception_about_one_record_is_its_permanent_outcome(
 
         monkeypatch.setattr(consumer_module, "idempotency_payload", payload)
     else:  # Powertools hashes the payload inside save_inprogress and wraps what fails there
-        real_hash = h.store._get_hashed_payload
+        # Patched where the hash is computed (under the consumer's memoising store), for this victim only.
+        real_hash = BasePersistenceLayer._generate_hash
 
-        def hashed(data: Any) -> str:
-            if isinstance(data, dict) and data.get("id") == victim.id:
+        def hashed(self: BasePersistenceLayer, data: Any) -> str:
+            if (
+                isinstance(data, list)
+                and isinstance(data[-1], dict)
+                and data[-1].get("title") == victim.data.title
+            ):
                 raise exc
-            return real_hash(data)
+            return real_hash(self, data)
 
-        monkeypatch.setattr(h.store, "_get_hashed_payload", hashed)
+        monkeypatch.setattr(BasePersistenceLayer, "_generate_hash", hashed)
     extra = {"MessageGroupId": "m"} if fifo else {}
     records = [sqs_record(good(n).to_json(), message_id=f"r{n}", **extra) for n in range(9) if n != 4]
     records.insert(4, sqs_record(victim.to_json(), message_id="victim", **extra))

@@ -9,7 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from movie_events.errors import EventTooLargeError, InvalidEventError, MalformedMessageError
-from movie_events.jsonlimits import MAX_DEPTH, JsonLimits, JsonTooDeepError, load_bounded
+from movie_events.jsonlimits import (
+    MAX_DEPTH,
+    JsonLimits,
+    JsonTooDeepError,
+    check_tree,
+    load_bounded,
+    within_limits_by_text,
+)
 from movie_events.parsing import parse_event
 
 
@@ -93,3 +100,44 @@ def test_any_input_gives_a_value_or_an_invalid_event_error(body):
 def test_parse_event_refuses_hostile_bodies_permanently(body):
     with pytest.raises(InvalidEventError):
         parse_event(body, {"Type": "MovieCreated"})
+
+
+# Values that may break the limits: deep nesting, lone surrogates in keys and strings (raw or escaped).
+hostile_text = st.text(alphabet=st.characters(), max_size=6) | st.sampled_from(["\udc80", "\ud800x", "é"])
+hostile_values = st.recursive(
+    st.none() | st.integers() | hostile_text,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(hostile_text, children, max_size=3),
+    max_leaves=60,
+)
+
+
+def _nested(depth: int) -> object:
+    value: object = "leaf"
+    for level in range(depth):
+        value = [value] if level % 2 else {"k": value}
+    return value
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    hostile_values | st.integers(min_value=MAX_DEPTH - 2, max_value=MAX_DEPTH + 2).map(_nested),
+    st.booleans(),
+)
+def test_the_text_shortcut_never_skips_a_walk_that_would_refuse(value, ensure_ascii):
+    """``within_limits_by_text`` only skips ``check_tree`` when the walk would have passed: the reader
+    refuses exactly what it refused before the shortcut."""
+    text = json.dumps(value, ensure_ascii=ensure_ascii)
+    loaded = json.loads(text)
+    if within_limits_by_text(text):
+        check_tree(loaded)  # must not raise
+    try:
+        check_tree(loaded)
+        walk_refuses = False
+    except InvalidEventError:
+        walk_refuses = True
+    try:
+        load_bounded(text)
+        reader_refuses = False
+    except InvalidEventError:
+        reader_refuses = True
+    assert reader_refuses == walk_refuses

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from moviepipe.runtime import powertools
 
@@ -59,3 +63,56 @@ def test_no_other_product_module_imports_powertools_internals() -> None:
                     if node.module not in PUBLIC or private:
                         found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.module} {private or ''}")
     assert found == [], "import these through moviepipe/runtime/powertools.py"
+
+
+class _Memo(dict):  # type: ignore[type-arg]
+    """A payload that carries a hash memo (as the consumer's does)."""
+
+    def __init__(self, value: dict) -> None:  # type: ignore[type-arg]
+        super().__init__(value)
+        self.hash_memo: dict = {}  # type: ignore[type-arg]
+
+
+_json_leaf = st.none() | st.booleans() | st.integers() | st.text(max_size=5)
+_json = st.recursive(
+    _json_leaf,
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=4), c, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from(["id", "type", "data", "other"]), _json, max_size=4),
+    st.sampled_from(["id", "type", "data.id", "[type, data]", "[id]", "other"]),
+    st.sampled_from(["", "[type, data]", "data", "[data.x, type]"]),
+)
+def test_memoised_hashes_are_powertools_own(payload: dict, key: str, validation: str) -> None:  # type: ignore[type-arg]
+    """Whatever the payload and expressions, the memoising layer gives Powertools' key and hash (or
+    raises as Powertools does), once computed and again from the memo."""
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    from tests.support.fakes import InMemoryPersistenceLayer
+
+    class Memoised(powertools.MemoizedHashing, InMemoryPersistenceLayer):
+        pass
+
+    config = IdempotencyConfig(
+        event_key_jmespath=key, payload_validation_jmespath=validation, raise_on_no_idempotency_key=True
+    )
+    plain, memoised = InMemoryPersistenceLayer(), Memoised()
+    plain.configure(config, key_prefix="p")
+    memoised.configure(config, key_prefix="p")
+
+    def outcome(call: Any) -> Any:
+        try:
+            return call()
+        except Exception as exc:
+            return type(exc)
+
+    memo = _Memo(payload)
+    expected_key = outcome(lambda: plain._get_hashed_idempotency_key(payload))
+    expected_hash = outcome(lambda: plain._get_hashed_payload(payload))
+    for _ in range(2):  # computed, then from the memo
+        assert outcome(lambda: memoised._get_hashed_idempotency_key(memo)) == expected_key
+        assert outcome(lambda: memoised._get_hashed_payload(memo)) == expected_hash

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import datetime
 import email
 import email.policy
 import re
+import uuid
 from email.message import EmailMessage
+from email.utils import format_datetime
 
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from consumers.email_notification.logic import rendering
 from consumers.email_notification.logic.failures import PermanentError
 from consumers.email_notification.logic.rendering import (
     EVENT_ID_HEADER,
@@ -319,3 +324,63 @@ def test_headers_stay_inert_when_parsed_by_python_3_12_and_later() -> None:
         )
         assert result.returncode == 0, (python, result.stderr)
         assert result.stdout.strip() == str(len(cases))
+
+
+# -- the cheaper writers are byte-for-byte the standard library's ----------------------------------------
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(timezones=st.timezones()))
+def test_date_header_is_what_format_datetime_writes(when: datetime.datetime) -> None:
+    event = MovieDeleted(data={"id": "m1"})
+    object.__setattr__(event, "time", when)
+    try:
+        expected = format_datetime(when.astimezone(datetime.UTC))
+    except (OverflowError, ValueError):
+        return  # the fallback (the time now) is checked by the renderer's own tests
+    assert rendering._date(event) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=400))
+def test_base64_bodies_are_what_encodebytes_writes(text: str) -> None:
+    try:
+        canonical = text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+    except UnicodeEncodeError:
+        with pytest.raises(PermanentError):
+            rendering._base64_body(text)
+        return
+    assert rendering._base64_body(text) == base64.encodebytes(canonical).decode("ascii").replace("\n", "\r\n")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=80))
+def test_message_id_is_the_uuid5_of_the_event_id(event_id: str) -> None:
+    try:
+        expected = uuid.uuid5(rendering.MESSAGE_ID_NAMESPACE, event_id).hex
+    except UnicodeEncodeError:
+        with pytest.raises(UnicodeEncodeError):
+            rendering.message_id(event_id, "movies@example.com")
+        return
+    assert rendering.message_id(event_id, "movies@example.com") == f"<{expected}@example.com>"
+
+
+def _folded(name: str, value: str) -> str:
+    """The folding loop alone (what ``header_line`` did for every printable ASCII value)."""
+    line, lines = f"{name}:", []
+    for word in value.split(" "):
+        if len(line) + 1 + len(word) > 78 and line != f"{name}:":
+            lines.append(line)
+            line = ""
+        line = f"{line} {word}"
+    lines.append(line)
+    return "\r\n".join(lines) + "\r\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["Subject", EVENT_ID_HEADER]),
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=120),
+)
+def test_one_line_headers_are_what_the_folding_writes(name: str, value: str) -> None:
+    value = header_safe(value)
+    assume("=?" not in value)
+    assert rendering.header_line(name, value) == _folded(name, value)

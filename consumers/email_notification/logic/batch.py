@@ -13,6 +13,23 @@ overrides only :meth:`process` to run *lanes* of records on a thread pool:
   Powertools' ``SqsFifoPartialProcessor(skip_group_on_error=True)`` does, so order within a group holds.
   Other groups go on.
 
+**Deferred work.** When a batch has more lanes than threads, a record may hand work that no longer
+decides its outcome to :func:`defer` (the consumer: the idempotency completion after SES accepted the
+email), so its thread takes its next lane instead of waiting for one more round trip. The rules that
+keep every guarantee:
+
+* a thread has at most one deferred item pending: :func:`wait_for_deferred` waits for it, and the
+  processor calls it before a thread runs the next record of the same lane (so a duplicate of an event
+  in the batch finds the first copy's completed record), the consumer before sending another email;
+* :meth:`ConcurrentBatchProcessor.process` returns only once every deferred item has finished, so the
+  response is built after all of them; a ``BaseException`` raised by one (the process dying) ends the
+  invocation there, as it would have on the lane thread.
+
+Deferred work runs on its own pool of as many threads as the lanes', so up to twice
+``max_workers`` calls are in flight at once (lanes + deferred items). With no more lanes than
+threads nothing is deferred (a thread would have no next lane to take), nor on one thread (one call
+at a time is what a concurrency of 1 asks for).
+
 Each record runs in a copy of the invoking thread's ``contextvars`` context, so thread-safe logger keys
 set per record (the correlation id) never leak between records.
 
@@ -29,7 +46,7 @@ import contextvars
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +96,80 @@ def _lane_of(index: int, record: Any, lane_key: LaneKey | None) -> tuple[str, bo
     return (f"event:{event_key}", False) if isinstance(event_key, str) and event_key else (alone, False)
 
 
+class Pools:
+    """The threads lanes and deferred work run on, kept for the life of the execution environment.
+
+    Creating and ending a thread costs ~0.1-0.5 ms of CPU under the GIL; a batch of 100 at the default
+    concurrency used 100 of them per invocation. These pools start their threads on first need and
+    keep them across invocations (Lambda freezes them between invocations). Shared by invocations that
+    run at once in one process (the local stack): correct, since lane work only ever waits for deferred
+    work and deferred work never waits; they then share ``workers`` threads.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = max(1, workers)
+        self.lanes = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="batch")
+        self.deferred = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="deferred")
+        #: Per thread: its deferred item not known to be finished (at most one).
+        self.pending = threading.local()
+
+
+class _Deferral:
+    """Deferred work of one invocation: its futures, on the pools' deferred threads."""
+
+    def __init__(self, pools: Pools) -> None:
+        self.pools = pools
+        self.futures: list[Future[None]] = []
+        self._lock = threading.Lock()
+
+    def submit(self, work: Callable[[], None]) -> None:
+        wait_pending(self)
+
+        def run() -> None:
+            _DEFERRAL.set(None)  # deferred work runs its own writes itself, never defers again
+            work()
+
+        future = self.pools.deferred.submit(contextvars.copy_context().run, run)
+        self.pools.pending.future = future
+        with self._lock:
+            self.futures.append(future)
+
+    def join(self) -> None:
+        """Wait for every deferred item, then re-raise the first failure (none is expected: deferred
+        work handles its own errors; a ``BaseException`` is the process dying)."""
+        wait(self.futures)
+        for future in self.futures:
+            future.result()
+
+
+def wait_pending(deferral: _Deferral) -> None:
+    future: Future[None] | None = getattr(deferral.pools.pending, "future", None)
+    if future is not None:
+        wait([future])
+        deferral.pools.pending.future = None
+
+
+#: The deferral of the invocation whose record the current thread runs (None: do the work inline).
+_DEFERRAL: contextvars.ContextVar[_Deferral | None] = contextvars.ContextVar("deferral", default=None)
+
+
+def defer(work: Callable[[], None]) -> bool:
+    """Run ``work`` off this lane thread if the running batch defers work; else return False and the
+    caller does it itself. Waits first for this thread's previous deferred item (at most one pending)."""
+    deferral = _DEFERRAL.get()
+    if deferral is None:
+        return False
+    deferral.submit(work)
+    return True
+
+
+def wait_for_deferred() -> None:
+    """Wait until this thread's deferred item, if any, has finished."""
+    deferral = _DEFERRAL.get()
+    if deferral is not None:
+        wait_pending(deferral)
+
+
 class _RawRecord:
     """What ``failure_handler`` needs of a record (its message id) when even wrapping it failed."""
 
@@ -94,6 +185,8 @@ class ConcurrentBatchProcessor(BatchProcessor):
         id); ``None`` for a record that needs no lane of its own (it is then alone in one).
     :param raise_on_entire_batch_failure: Powertools raises when every record failed; the consumer turns
         that off so the response always lists exactly the failed records.
+    :param pools: long-lived threads to run on (the consumer's, at least ``max_workers`` of each kind);
+        None: threads of this invocation's own, ended before :meth:`process` returns.
     """
 
     def __init__(
@@ -102,20 +195,28 @@ class ConcurrentBatchProcessor(BatchProcessor):
         lane_key: LaneKey | None = None,
         *,
         raise_on_entire_batch_failure: bool = False,
+        pools: Pools | None = None,
     ) -> None:
         super().__init__(EventType.SQS, raise_on_entire_batch_failure=raise_on_entire_batch_failure)
         self.max_workers = max(1, max_workers)
         self._lane_key = lane_key
         self._lock = threading.Lock()
+        #: Long-lived threads (the consumer's); None: this invocation's own, ended when it returns.
+        self._pools = pools if pools is not None and pools.workers >= self.max_workers else None
 
     def process(self) -> list[tuple[Any, ...]]:
         records: list[dict[str, Any]] = list(self.records)
         results: list[tuple[Any, ...] | None] = [None] * len(records)
         lanes = plan_lanes(records, self._lane_key)
+        workers = min(self.max_workers, len(lanes))
+        pools = self._pools or Pools(workers)
+        deferral = _Deferral(pools) if 1 < workers < len(lanes) else None
 
         def run(lane: Lane) -> None:
             stopped = False
-            for index in lane.indices:
+            for position, index in enumerate(lane.indices):
+                if position and deferral is not None:
+                    wait_pending(deferral)  # e.g. a duplicate must find the first copy completed
                 try:
                     if stopped:
                         record = to_batch_type(self, records[index])
@@ -128,17 +229,27 @@ class ConcurrentBatchProcessor(BatchProcessor):
                 results[index] = result
                 stopped = lane.ordered and result[0] == "fail"
 
-        workers = min(self.max_workers, len(lanes))
-        if workers <= 1:
-            for lane in lanes:
-                run(lane)
-        else:
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batch") as pool:
-                futures = [pool.submit(contextvars.copy_context().run, run, lane) for lane in lanes]
+        token = _DEFERRAL.set(deferral)
+        try:
+            if workers <= 1:
+                for lane in lanes:
+                    run(lane)
+            else:
+                futures = [pools.lanes.submit(contextvars.copy_context().run, run, lane) for lane in lanes]
+                wait(futures)  # every lane ends, whatever one of them raised
                 for future in futures:
                     # Re-raises what a lane could not handle (a BaseException: the invocation dies,
                     # as it would on Lambda, and SQS redelivers the whole batch).
                     future.result()
+        finally:
+            _DEFERRAL.reset(token)
+            try:
+                if deferral is not None:
+                    deferral.join()  # no response before every deferred item has finished
+            finally:
+                if pools is not self._pools:
+                    pools.lanes.shutdown(wait=True)
+                    pools.deferred.shutdown(wait=True)
         return [result for result in results if result is not None]
 
     # The base class appends to shared lists; appends from several threads are serialised here so that

@@ -19,6 +19,7 @@ See docs/consumer.md.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -36,7 +37,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from consumers.email_notification.config import ConsumerConfig
 from consumers.email_notification.logic import metrics as m
-from consumers.email_notification.logic.batch import ConcurrentBatchProcessor
+from consumers.email_notification.logic.batch import ConcurrentBatchProcessor, Pools, defer, wait_for_deferred
+from consumers.email_notification.logic.completions import COMPLETION_HANDOFF, ConsumerStore
 from consumers.email_notification.logic.failures import AMBIGUOUS_SEND, Failure, Kind, classify
 from consumers.email_notification.logic.rendering import render
 from consumers.email_notification.ports import DeadLetterQueue, EmailSender, LegacyWindows
@@ -72,6 +74,28 @@ class _Receipt:
 def idempotency_payload(event: MovieEvent) -> dict[str, Any]:
     """What the idempotency record is keyed on (``id``) and validated against (``[type, data]``)."""
     return {"id": event.id, "type": event.type, "data": event.data.model_dump(mode="json")}
+
+
+class _Payload(dict[str, Any]):
+    """The idempotency payload as handed to Powertools: a plain dict whose deep copy is itself.
+
+        Powertools deep-copies the payload of every call (so a function that mutates its argument cannot
+        change what was hashed). This payload is built per record from the parsed event, is read-only for
+        everyone (``_send`` never receives it as anything but the hashed argument) and dies with the
+        record, so the copy protects nothing; it was ~5 % of the CPU per record. Hashing, JSON and jmespath
+        see a ``dict``: the stored key and payload hash are byte for byte those of the plain dict (tested),
+    and the store hashes it once per record, not twice (``MemoizedHashing``).
+    """
+
+    __slots__ = ("hash_memo",)
+
+    def __init__(self, payload: dict[str, Any]) -> None:
+        super().__init__(payload)
+        #: The key and validation hashes, computed once (``MemoizedHashing``).
+        self.hash_memo: dict[str, Any] = {}
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Payload:
+        return self
 
 
 def _mark_duplicate(response: Any, idempotent_data: DataRecord) -> Any:
@@ -159,14 +183,19 @@ class EmailConsumer:
     ) -> None:
         self.config = config
         self._sender = sender
+        #: The configured layer (DynamoDB): the late commit writes to it directly, on its own thread.
         self._persistence = persistence
+        #: What the idempotent calls use: the same records, hashed once, completion possibly handed off.
+        self._store = ConsumerStore(persistence)
         self._dead_letters = dead_letters
         #: None: a legacy message's id is its content id alone, deduplicated for the idempotency TTL
         #: (logic tests that do not exercise windows). The handler always wires the DynamoDB store.
         self._legacy_windows = legacy_windows
         self._logger = logger
         self._metrics = metrics
-        persistence.configure(self._idempotency_config(), key_prefix=IDEMPOTENCY_KEY_PREFIX)
+        #: Lane and completion threads, started on first need and kept across invocations.
+        self._pools = Pools(config.batch_concurrency)
+        self._store.configure(self._idempotency_config(), key_prefix=IDEMPOTENCY_KEY_PREFIX)
         # The contract's models are built on first use (movie_events.models); build them here, in one
         # thread, before any lane runs: two lanes must never run pydantic's deferred build at once.
         build_models()
@@ -189,14 +218,14 @@ class EmailConsumer:
         send_once = idempotent_function(
             self._send,
             data_keyword_argument="event",
-            persistence_store=self._persistence,
+            persistence_store=self._store,
             config=idempotency,
             key_prefix=IDEMPOTENCY_KEY_PREFIX,
         )
         counts = m.Counts()
         cache: ParseCache = {}
         processor = ConcurrentBatchProcessor(
-            self.config.batch_concurrency, lane_key=lambda raw: event_id_of(raw, cache)
+            self.config.batch_concurrency, lane_key=lambda raw: event_id_of(raw, cache), pools=self._pools
         )
 
         def record_handler(record: SQSRecord) -> Outcome:
@@ -235,8 +264,24 @@ class EmailConsumer:
             return Failure(Kind.PERMANENT, "UnprocessableRecord", type(exc).__name__, type(inner).__name__)
 
     def _deliver(self, event: MovieEvent, send_once: Any, counts: m.Counts) -> Outcome:
-        payload = idempotency_payload(event)
+        payload = _Payload(idempotency_payload(event))
         receipt = _Receipt()
+
+        def complete_later(write: Callable[[], None]) -> bool:
+            # Called by the store for this record's completion only, after SES accepted the email.
+            if receipt.message_id is None:
+                return False
+            message_id = receipt.message_id
+
+            def complete() -> None:
+                try:
+                    write()
+                except Exception as exc:  # noqa: BLE001 - exactly the synchronous path's handling
+                    self._commit_late(payload, message_id, exc)
+
+            return defer(complete)
+
+        token = COMPLETION_HANDOFF.set(complete_later)
         try:
             result = send_once(event=payload, movie_event=event, receipt=receipt)
         except IdempotencyPersistenceLayerError as exc:
@@ -248,6 +293,8 @@ class EmailConsumer:
             # for later duplicates too.
             self._commit_late(payload, receipt.message_id, exc)
             result = {"messageId": receipt.message_id}
+        finally:
+            COMPLETION_HANDOFF.reset(token)
         if result.get("duplicate"):
             counts.add(m.DUPLICATES_SKIPPED)
             self._logger.info("duplicate event skipped", extra={"event_type": event.type})
@@ -265,7 +312,11 @@ class EmailConsumer:
 
     def _send(self, *, event: dict[str, Any], movie_event: MovieEvent, receipt: _Receipt) -> dict[str, str]:
         """The idempotent operation: render and send one email (``event`` is the hashed payload)."""
-        message_id = self._sender.send(render(movie_event, sender=self.config.sender))
+        email = render(movie_event, sender=self.config.sender)
+        # This thread's previous record may still be completing (deferred): at most one record per
+        # thread is ever sent and not yet completed, as without deferral.
+        wait_for_deferred()
+        message_id = self._sender.send(email)
         receipt.message_id = message_id
         return {"messageId": message_id}
 
