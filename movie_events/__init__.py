@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from movie_events.models import (
         EVENT_CLASSES,
         EVENT_TYPES,
+        TYPE_ATTRIBUTE,
         MovieCreated,
         MovieData,
         MovieDeleted,
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
         PreviousMovieValues,
     )
     from movie_events.parsing import (
-        TYPE_ATTRIBUTE,
         ParsedMessage,
         legacy_event_id,
         legacy_window_event_id,
@@ -56,6 +56,7 @@ _SUBMODULE = {
         (
             "EVENT_CLASSES",
             "EVENT_TYPES",
+            "TYPE_ATTRIBUTE",
             "MovieCreated",
             "MovieData",
             "MovieDeleted",
@@ -69,7 +70,6 @@ _SUBMODULE = {
     ),
     **dict.fromkeys(
         (
-            "TYPE_ATTRIBUTE",
             "ParsedMessage",
             "legacy_event_id",
             "legacy_window_event_id",

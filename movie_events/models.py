@@ -81,6 +81,10 @@ REQUIRED_ON_THE_WIRE: Final = ("specversion", "id", "source", "type", "time", "d
 
 EventType: TypeAlias = Literal["MovieCreated", "MovieUpdated", "MovieDeleted"]
 
+#: Name of the message attribute that carries the event type (SNS and SQS alike). Defined here, with the
+#: envelope, so that a producer sets it without loading the parser (:mod:`movie_events.parsing`).
+TYPE_ATTRIBUTE: Final = "Type"
+
 
 class _CloudEvent(BaseModel):
     """CloudEvents 1.0 structured-mode envelope shared by all movie events."""

@@ -69,6 +69,19 @@ def test_the_movies_api_never_defines_the_event_models_nor_loads_powertools_batc
     }
 
 
+def test_the_outbox_relay_publishes_without_loading_the_parser() -> None:
+    """The relay builds events and publishes them; it never parses a message off the wire."""
+    loaded = _imported_after(
+        "import producers.outbox_relay.handler",
+        ("movie_events.models", "movie_events.parsing", "movie_events.jsonlimits"),
+    )
+    assert loaded == {
+        "movie_events.models": True,
+        "movie_events.parsing": False,
+        "movie_events.jsonlimits": False,
+    }
+
+
 def test_every_name_the_contract_package_exports_resolves_to_its_submodule() -> None:
     import movie_events
     from movie_events import errors, parsing
