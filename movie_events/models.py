@@ -15,60 +15,32 @@ from __future__ import annotations
 import threading
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, Final, Literal, Self, TypeAlias
+from typing import Any, ClassVar, Final, Literal, Self, TypeAlias
 
-from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictStr,
-    StringConstraints,
-    field_serializer,
-    model_validator,
-)
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer, model_validator
+
+from movie_events.fields import MAX_GENRES as MAX_GENRES
+from movie_events.fields import MAX_ID_LENGTH as MAX_ID_LENGTH
+from movie_events.fields import MAX_TITLE_LENGTH as MAX_TITLE_LENGTH
+from movie_events.fields import EventId as EventId
+from movie_events.fields import Genre as Genre
+from movie_events.fields import Genres as Genres
+from movie_events.fields import MovieId as MovieId
+from movie_events.fields import Rating as Rating
+from movie_events.fields import Source as Source
+from movie_events.fields import Title as Title
 
 SPEC_VERSION: Final = "1.0"
 CONTENT_TYPE: Final = "application/json"
 DEFAULT_SOURCE = "urn:moviepipe:producer"
 
-#: Longest title accepted. Titles longer than this are data errors, not movies (and would not fit an
-#: email subject line anyway).
-MAX_TITLE_LENGTH = 500
-MAX_ID_LENGTH = 256
-MAX_GENRES = 50
-
-
-def _clean_text(value: str) -> str:
-    # CR/LF and other control characters in an id or title are never legitimate and are the raw
-    # material of header injection; refusing them at the contract keeps every consumer safe.
-    # isprintable() (C speed) is False for every control character, so the character scan runs only
-    # for the rare value that holds something unprintable.
-    if not value.isprintable() and any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
-        raise ValueError("must not contain control characters (such as CR or LF)")
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value
-
-
-# Strict strings of bounded length, not blank, without control characters. The length constraint comes
-# first, so an oversized value is reported as too long rather than as something else.
-_CLEAN = AfterValidator(_clean_text)
-MovieId: TypeAlias = Annotated[StrictStr, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH), _CLEAN]
-Title: TypeAlias = Annotated[StrictStr, StringConstraints(min_length=1, max_length=MAX_TITLE_LENGTH), _CLEAN]
-Genre: TypeAlias = Annotated[StrictStr, StringConstraints(min_length=1, max_length=100), _CLEAN]
-EventId: TypeAlias = Annotated[StrictStr, StringConstraints(min_length=1, max_length=128), _CLEAN]
-Source: TypeAlias = Annotated[StrictStr, StringConstraints(min_length=1, max_length=512), _CLEAN]
-Rating: TypeAlias = Annotated[float, Field(strict=True, ge=0, le=10, allow_inf_nan=False)]
-Genres: TypeAlias = Annotated[list[Genre], Field(max_length=MAX_GENRES)]
-
 
 class _Open(BaseModel):
     """Base for payloads: tolerant of unknown fields, strict on the known ones.
 
-    ``defer_build``: validators are built on first use, not at import — a process that only needs the
-    field types (the movies API) never pays for building the event models. A multi-threaded user calls
+    ``defer_build``: validators are built on first use, not at import — a process that defines the
+    models but validates no event does not pay for building them (one that needs only the field types,
+    like the movies API, imports :mod:`movie_events.fields` and never defines them). A multi-threaded user calls
     :func:`build_models` first, from one thread: pydantic's deferred build is not thread-safe in every
     version (pydantic#11849, #13419).
     """
@@ -108,6 +80,10 @@ class MovieDeletedData(_Open):
 REQUIRED_ON_THE_WIRE: Final = ("specversion", "id", "source", "type", "time", "data")
 
 EventType: TypeAlias = Literal["MovieCreated", "MovieUpdated", "MovieDeleted"]
+
+#: Name of the message attribute that carries the event type (SNS and SQS alike). Defined here, with the
+#: envelope, so that a producer sets it without loading the parser (:mod:`movie_events.parsing`).
+TYPE_ATTRIBUTE: Final = "Type"
 
 
 class _CloudEvent(BaseModel):

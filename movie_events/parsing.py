@@ -31,9 +31,7 @@ from movie_events.errors import (
 )
 from movie_events.jsonlimits import load_bounded
 from movie_events.models import EVENT_CLASSES, EVENT_TYPES, REQUIRED_ON_THE_WIRE, MovieEvent
-
-#: Name of the message attribute that carries the event type (SNS and SQS alike).
-TYPE_ATTRIBUTE = "Type"
+from movie_events.models import TYPE_ATTRIBUTE as TYPE_ATTRIBUTE
 
 #: Namespace for ids derived from legacy messages. Never change it: doing so would make every legacy
 #: message replayed after the change look new to the consumers' idempotency store.

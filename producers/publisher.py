@@ -26,8 +26,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from movie_events.errors import EventTooLargeError
-from movie_events.models import MovieEvent
-from movie_events.parsing import TYPE_ATTRIBUTE
+from movie_events.models import TYPE_ATTRIBUTE, MovieEvent
 from moviepipe.runtime.aws import BOTO3_DEFAULTS, Clients, describe_error
 
 #: SNS limit for one message, body and attributes together; also the limit of a whole PublishBatch call.

@@ -18,16 +18,20 @@ A Powertools upgrade can change any of these without notice. :data:`WRITTEN_FOR`
 module was written and tested against; ``tests/unit/test_powertools_shim.py`` fails, naming both
 versions, when the installed one differs, so an upgrade is a deliberate step: read the changelog for
 these names, run the consumer's tests, then move :data:`WRITTEN_FOR`.
+
+Importing this module does not import Powertools' batch utility (nor the asyncio it loads): the movies
+API needs only :class:`DataRecord`, and its cold start should not pay for batch processing it never does.
 """
 
 from __future__ import annotations
 
-from importlib.metadata import version
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from aws_lambda_powertools.utilities.batch import BasePartialBatchProcessor, BatchProcessor
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import STATUS_CONSTANTS, DataRecord
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch import BasePartialBatchProcessor, BatchProcessor
 
 __all__ = [
     "STATUS_CONSTANTS",
@@ -35,6 +39,7 @@ __all__ = [
     "DataRecord",
     "MemoizedHashing",
     "installed_version",
+    "private_attributes",
     "process_record",
     "to_batch_type",
 ]
@@ -42,17 +47,23 @@ __all__ = [
 #: The aws-lambda-powertools version this shim was written for (requirements.lock pins it).
 WRITTEN_FOR: Final = "3.37.0"
 
-#: The private attributes used below, checked by the shim's test.
-PRIVATE_ATTRIBUTES: Final = (
-    (BasePartialBatchProcessor, "_to_batch_type"),
-    (BatchProcessor, "_process_record"),
-    (BasePersistenceLayer, "_get_hashed_idempotency_key"),
-    (BasePersistenceLayer, "_get_hashed_payload"),
-    (BasePersistenceLayer, "_generate_hash"),
-)
+
+def private_attributes() -> tuple[tuple[type, str], ...]:
+    """The private attributes used below (owner, name), checked by the shim's test."""
+    from aws_lambda_powertools.utilities.batch import BasePartialBatchProcessor, BatchProcessor
+
+    return (
+        (BasePartialBatchProcessor, "_to_batch_type"),
+        (BatchProcessor, "_process_record"),
+        (BasePersistenceLayer, "_get_hashed_idempotency_key"),
+        (BasePersistenceLayer, "_get_hashed_payload"),
+        (BasePersistenceLayer, "_generate_hash"),
+    )
 
 
 def installed_version() -> str:
+    from importlib.metadata import version
+
     return version("aws-lambda-powertools")
 
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from movie_events.models import Genres, MovieId, Rating, Title
+from movie_events.fields import Genres, MovieId, Rating, Title
 from producers.movies_api.preconditions import MAX_VERSION
 
 #: Page sizes GET /movies accepts; 100 keeps one page well inside DynamoDB's 1 MB scan page.

@@ -47,8 +47,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import AfterValidator
 
 from movie_events.errors import EventTooLargeError, MalformedMessageError, describe_validation_errors
+from movie_events.fields import MovieId
 from movie_events.jsonlimits import PlacedJsonError
-from movie_events.models import MovieId
 from producers.movies_api.gateway import (
     BODY_LIMITS,
     MAX_BODY_BYTES,

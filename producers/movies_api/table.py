@@ -29,7 +29,7 @@ from botocore.exceptions import ClientError
 from pydantic import TypeAdapter, ValidationError
 
 from movie_events.errors import describe_validation_errors
-from movie_events.models import MovieId
+from movie_events.fields import MovieId
 from producers.movies_api.models import Movie, MovieFields
 from producers.movies_api.preconditions import IfMatch
 

@@ -313,7 +313,10 @@ def _over_http() -> dict[str, float]:
 
 
 #: What each handler's import leaves for its first invocation (cold start = import + this): the
-#: contract's models built on first use, and the consumer's templates (jinja2 imported then).
+#: contract's models built when the consumer or the relay's processor is built (first invocation),
+#: and the consumer's templates (jinja2 imported then). The movies API's entry is empty: it builds its
+#: request models at import and never defines the event models (it uses movie_events.fields), but
+#: Powertools prepares each route's validation on that route's first call, which is not measured here.
 FIRST_USE = {
     "consumers.email_notification.handler": (
         "from movie_events.models import build_models; build_models(); "
@@ -730,8 +733,15 @@ def run(console: Console, report: Report) -> bool:
                 f"{first:.2f}x",
             ]
         )
+        # Judged on import + first-use work: that is the cold start (work deferred to the first
+        # invocation is still paid by it), so deferring cannot pass this check by itself.
         checks.append(
-            (f"cold start {module}", f"<= {TARGET_IMPORT}x", f"{ratio:.2f}x", ratio <= TARGET_IMPORT)
+            (
+                f"cold start {module} (import + first use)",
+                f"<= {TARGET_IMPORT}x",
+                f"{first:.2f}x",
+                first <= TARGET_IMPORT,
+            )
         )
     report.table(
         f"Cold start: import in a fresh interpreter, median (min-max) of {IMPORT_RUNS}",

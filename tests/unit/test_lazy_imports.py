@@ -24,6 +24,84 @@ def _loaded_after(statement: str) -> dict[str, bool]:
     return result
 
 
+def _imported_after(statement: str, modules: tuple[str, ...]) -> dict[str, bool]:
+    """Which of ``modules`` a fresh interpreter holds after ``statement`` (nothing else imported)."""
+    code = f"import sys, json; {statement}; print(json.dumps({{m: m in sys.modules for m in {list(modules)!r}}}))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result: dict[str, bool] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "import movie_events",
+        "from movie_events import InvalidEventError, SchemaValidationError",
+        "import movie_events.errors",
+        "from movie_events.jsonlimits import load_bounded",
+    ],
+)
+def test_the_contract_errors_and_bounded_json_load_neither_pydantic_nor_the_models(statement: str) -> None:
+    assert _imported_after(statement, ("pydantic", "movie_events.models", "movie_events.parsing")) == {
+        "pydantic": False,
+        "movie_events.models": False,
+        "movie_events.parsing": False,
+    }
+
+
+def test_the_movies_api_never_defines_the_event_models_nor_loads_powertools_batch_processing() -> None:
+    """The API validates movies with the contract's field types (movie_events.fields) and never
+    handles an event or a batch: its cold start pays for neither."""
+    loaded = _imported_after(
+        "import producers.movies_api.handler",
+        (
+            "movie_events.fields",
+            "movie_events.models",
+            "movie_events.parsing",
+            "aws_lambda_powertools.utilities.batch",
+        ),
+    )
+    assert loaded == {
+        "movie_events.fields": True,
+        "movie_events.models": False,
+        "movie_events.parsing": False,
+        "aws_lambda_powertools.utilities.batch": False,
+    }
+
+
+def test_the_outbox_relay_publishes_without_loading_the_parser() -> None:
+    """The relay builds events and publishes them; it never parses a message off the wire."""
+    loaded = _imported_after(
+        "import producers.outbox_relay.handler",
+        ("movie_events.models", "movie_events.parsing", "movie_events.jsonlimits"),
+    )
+    assert loaded == {
+        "movie_events.models": True,
+        "movie_events.parsing": False,
+        "movie_events.jsonlimits": False,
+    }
+
+
+def test_every_name_the_contract_package_exports_resolves_to_its_submodule() -> None:
+    import movie_events
+    from movie_events import errors, parsing
+
+    for name in movie_events.__all__:
+        value = getattr(movie_events, name)
+        owner = next(module for module in (errors, models, parsing) if hasattr(module, name))
+        assert value is getattr(owner, name), name
+    assert set(movie_events.__all__) <= set(dir(movie_events))
+    with pytest.raises(AttributeError):
+        _ = movie_events.NoSuchThing
+    from movie_events import fields  # the field types stay importable from models too
+
+    assert (models.MovieId, models.Genres, models.MAX_TITLE_LENGTH) == (
+        fields.MovieId,
+        fields.Genres,
+        fields.MAX_TITLE_LENGTH,
+    )
+
+
 def test_the_movies_api_never_loads_the_publisher_or_builds_the_event_models() -> None:
     assert _loaded_after("import producers.movies_api.handler") == {
         "jinja2": False,

@@ -44,7 +44,7 @@ def test_the_installed_powertools_is_the_version_the_shim_was_written_for() -> N
 
 
 def test_the_private_attributes_the_shim_uses_exist() -> None:
-    for owner, name in powertools.PRIVATE_ATTRIBUTES:
+    for owner, name in powertools.private_attributes():
         assert callable(getattr(owner, name, None)), f"Powertools' {owner.__name__}.{name} is gone"
 
 

@@ -29,7 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from consumers.email_notification.ports import AmbiguousSendError as AmbiguousSendError
 from consumers.email_notification.ports import Failure as Failure
 from consumers.email_notification.ports import Kind as Kind
-from movie_events import InvalidEventError
+from movie_events.errors import InvalidEventError
 from moviepipe.runtime.aws import describe_error
 
 #: Failure code of a send whose answer was lost (counted by the metric ``AmbiguousSends``).
