@@ -559,6 +559,10 @@ def run_soak(options: SoakOptions, *, log: TextIO | None = None) -> SoakReport:
         mail_folder=None,
         quiet_handlers=True,
         visibility_timeout=options.visibility_timeout,
+        # One invocation at a time: the soak's compressed lock (lock_seconds) is shorter than an invocation
+        # can take under its faults' retries, and the local stack cannot end an invocation at its timeout
+        # as Lambda does (StackSettings.consumer_pollers).
+        consumer_pollers=1,
     )
     faults = SoakFaults(spacing=options.fault_spacing, lock_seconds=options.lock_seconds)
     # The consumer's invocations go through the faults' wrapper (the runtime may die), and its SES

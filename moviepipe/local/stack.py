@@ -78,6 +78,12 @@ class StackSettings:
     quiet_handlers: bool = False
     #: moto in a process of its own, so it and the handlers do not share one GIL (docs/local.md).
     aws_in_own_process: bool = True
+    #: Pollers of the email queue (None: the declared maximum concurrency; one when moto shares this
+    #: process). Lambda ends an invocation at its timeout, when its idempotency locks expire; the local
+    #: stack cannot stop a thread, so with a timeout compressed below what an invocation can take (the
+    #: soak's 2 s), a second poller could process a redelivered copy while the first invocation still
+    #: runs past its expired lock: such a stack runs one poller.
+    consumer_pollers: int | None = None
 
     def problems(self) -> list[str]:
         """What is wrong with these settings, one line each, checked before anything starts. When
@@ -318,7 +324,9 @@ class LocalStack:
         """As many pollers as the declared maximum concurrency: invocations side by side, as Lambda runs
         them. Only with the stack's clients in-process (moto in its own process) can their outcomes be
         told apart (:data:`_INVOCATION`); otherwise one poller, one invocation at a time."""
-        return trigger.maximum_concurrency if self.settings.aws_in_own_process else 1
+        if not self.settings.aws_in_own_process:
+            return 1
+        return self.settings.consumer_pollers or trigger.maximum_concurrency
 
     def _numbered(self, handler: Handler) -> Handler:
         def invocation(event: dict[str, Any], context: Any) -> Any:

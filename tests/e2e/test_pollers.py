@@ -59,3 +59,11 @@ def test_side_by_side_invocations_keep_their_own_outcomes() -> None:
         for key in ("emails_sent", "duplicates_suppressed", "dead_lettered")
     }
     assert totals == {"emails_sent": UNIQUE, "duplicates_suppressed": REPEATED, "dead_lettered": POISON}
+
+
+def test_a_stack_can_be_held_to_one_poller() -> None:
+    """The soak's setting: its compressed idempotency lock is shorter than an invocation can take."""
+    stack = LocalStack(StackSettings(aws_port=0, api_port=0, mail_folder=None, consumer_pollers=1))
+    with stack.running():
+        pollers = [t for t in threading.enumerate() if t.name.startswith(f"{CONSUMER_TRIGGER}-sqs-trigger")]
+        assert len(pollers) == 1
