@@ -23,8 +23,19 @@ class RunningStack:
 
 @pytest.fixture(scope="module")
 def local_stack() -> Iterator[RunningStack]:
+    # Time compressed (1 s visibility, 2 receives before redrive), so one poller: with two, a copy of a
+    # message whose invocation outlasts 1 s on a loaded machine would be received again by the other
+    # poller, meet the in-progress lock, and count a receive toward the redrive (a spurious DLQ entry).
+    # tests/e2e/test_pollers.py runs two pollers at the local stack's defaults.
     stack = LocalStack(
-        StackSettings(aws_port=0, api_port=0, mail_folder=None, visibility_timeout=1, max_receive_count=2)
+        StackSettings(
+            aws_port=0,
+            api_port=0,
+            mail_folder=None,
+            visibility_timeout=1,
+            max_receive_count=2,
+            consumer_pollers=1,
+        )
     )
     with stack.running() as deployment, environment(stack.aws.environment()):
         # The stack itself never touches the process environment; the tests' own clients and the CLI
