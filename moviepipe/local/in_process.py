@@ -29,7 +29,7 @@ from urllib.parse import unquote, urlsplit
 
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse, HTTPHeaders
 
-from moviepipe.local.wsgi import WSGIApp
+from moviepipe.local.wsgi import WSGIApp, call_buffered
 
 _log = logging.getLogger(__name__)
 
@@ -121,20 +121,14 @@ def _body_bytes(body: Any) -> bytes:
 def _call(app: WSGIApp, environ: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
     """Run the application to the end of its answer. An application error is a plain 500, as the HTTP
     server answers it (:mod:`moviepipe.local.keepalive`), so clients retry it the same way."""
-    started: list[tuple[str, list[tuple[str, str]]]] = []
+    started: list[list[tuple[str, str]]] = []
 
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-        started[:] = [(status, headers)]
+        started[:] = [headers]
         return lambda data: None  # the legacy write() callable: nothing here uses it
 
     try:
-        result = app(environ, start_response)
-        try:
-            payload = b"".join(result)
-        finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
+        status, payload = call_buffered(app, environ, start_response)
     except Exception:  # noqa: BLE001 - any application error is the server's 500, as over HTTP
         _log.exception(
             "error in the embedded AWS answering %s %s", environ["REQUEST_METHOD"], environ["RAW_URI"]
@@ -142,8 +136,7 @@ def _call(app: WSGIApp, environ: dict[str, Any]) -> tuple[int, dict[str, str], b
         return 500, {"Content-Type": "text/plain"}, b"Internal Server Error"
     if not started:
         return 500, {"Content-Type": "text/plain"}, b"Internal Server Error"
-    status, header_list = started[0]
     headers: dict[str, str] = {}
-    for name, value in header_list:
+    for name, value in started[0]:
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
     return int(status.split(" ", 1)[0]), headers, payload

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 
 import boto3
 import pytest
@@ -34,15 +33,6 @@ def gone_within(pid: int, seconds: float) -> bool:
             return False
         time.sleep(0.05)
     return True
-
-
-@pytest.fixture(scope="module")
-def separate() -> Iterator[EmbeddedAWS]:
-    server = EmbeddedAWS(own_process=True).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def client(server: EmbeddedAWS, service: str) -> object:

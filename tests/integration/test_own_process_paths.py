@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -20,15 +19,6 @@ from botocore.exceptions import ClientError
 
 from moviepipe.local.embedded_aws import EmbeddedAWS
 from moviepipe.local.in_process import InProcessTransport
-
-
-@pytest.fixture(scope="module")
-def separate() -> Iterator[EmbeddedAWS]:
-    server = EmbeddedAWS(own_process=True).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _in_process(client: Any) -> bool:
