@@ -79,11 +79,11 @@ def idempotency_payload(event: MovieEvent) -> dict[str, Any]:
 class _Payload(dict[str, Any]):
     """The idempotency payload as handed to Powertools: a plain dict whose deep copy is itself.
 
-        Powertools deep-copies the payload of every call (so a function that mutates its argument cannot
-        change what was hashed). This payload is built per record from the parsed event, is read-only for
-        everyone (``_send`` never receives it as anything but the hashed argument) and dies with the
-        record, so the copy protects nothing; it was ~5 % of the CPU per record. Hashing, JSON and jmespath
-        see a ``dict``: the stored key and payload hash are byte for byte those of the plain dict (tested),
+    Powertools deep-copies the payload of every call (so a function that mutates its argument cannot
+    change what was hashed). This payload is built per record from the parsed event, is read-only for
+    everyone (``_send`` never receives it as anything but the hashed argument) and dies with the
+    record, so the copy protects nothing; it was ~5 % of the CPU per record. Hashing, JSON and jmespath
+    see a ``dict``: the stored key and payload hash are byte for byte those of the plain dict (tested),
     and the store hashes it once per record, not twice (``MemoizedHashing``).
     """
 
