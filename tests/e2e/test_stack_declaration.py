@@ -22,8 +22,14 @@ def test_the_running_stack_is_the_declared_one_with_its_overrides(local_stack: R
     assert messaging.queue_url.endswith("/" + DEPLOYMENT.name(DEPLOYMENT.queue("email").suffix))
     environment = local_stack.deployment.resource_environment(local_stack.stack.settings)
     assert set(environment) == {name for f in DEPLOYMENT.functions for name in f.environment}
+    # ... and holds the consumer to one poller, because its time is compressed (see the conftest).
     assert local_stack.stack.settings == StackSettings(
-        aws_port=0, api_port=0, mail_folder=None, visibility_timeout=1, max_receive_count=2
+        aws_port=0,
+        api_port=0,
+        mail_folder=None,
+        visibility_timeout=1,
+        max_receive_count=2,
+        consumer_pollers=1,
     )
 
 
