@@ -38,7 +38,7 @@ def parse_headers(fp: BinaryIO, _class: type[http.client.HTTPMessage] = http.cli
             break
         line = raw.decode("iso-8859-1")
         plain = _PLAIN.match(line)
-        if plain is None or line.startswith("From "):
+        if plain is None:  # a mail "From " line never matches: a name holds no space
             return email.parser.Parser(_class=_class).parsestr(b"".join(lines).decode("iso-8859-1"))
         message.set_raw(plain.group(1), plain.group(2).lstrip(" \t"))
     message.set_payload("")  # what the feed parser leaves after a header block with nothing behind it

@@ -216,8 +216,13 @@ def header_line(name: str, value: str) -> str:
     # isascii + isprintable: exactly the printable ASCII range (0x20-0x7e), at C speed.
     if not (value.isascii() and value.isprintable() and "=?" not in value):
         return f"{name}: {encoded_words(value)}{_CRLF}"
-    if len(name) + 2 + len(value) <= 78:  # fits one line: what the folding below gives, without the loop
+    if len(name) + 2 + len(value) <= 78:  # fits one line: what fold() gives, without its loop
         return f"{name}: {value}{_CRLF}"
+    return fold(name, value)
+
+
+def fold(name: str, value: str) -> str:
+    """``name: value`` folded at spaces to about 78 characters a line (printable ASCII ``value``)."""
     line = f"{name}:"
     lines = []
     for word in value.split(" "):
