@@ -177,3 +177,42 @@ def test_planning_never_raises_for_one_record() -> None:
         ("alone:#1", [1]),
         ("alone:#3", [3]),
     ]
+
+
+@pytest.mark.parametrize("workers", [1, 4])
+def test_work_alongside_runs_on_the_invoking_thread_while_the_lanes_run(workers: int) -> None:
+    """``alongside`` runs once, on the invoking thread, only when the lanes run on threads of their own
+    (with one worker the invoking thread runs the lanes itself); if it raises, the invocation still
+    waits for every lane before the error ends it."""
+    seen: list[int] = []
+    lane_threads: set[int] = set()
+
+    def handler(record: SQSRecord) -> None:
+        lane_threads.add(threading.get_ident())
+        time.sleep(0.05)
+
+    def alongside() -> None:
+        seen.append(threading.get_ident())
+
+    batch = records(*"abcd")
+    processor = ConcurrentBatchProcessor(workers, alongside=alongside)
+    assert process_partial_response(
+        event={"Records": batch}, record_handler=handler, processor=processor
+    ) == {"batchItemFailures": []}
+    assert seen == ([threading.get_ident()] if workers > 1 else [])
+    assert threading.get_ident() not in lane_threads or workers == 1
+
+    finished: list[str] = []
+
+    def slow(record: SQSRecord) -> None:
+        time.sleep(0.05)
+        finished.append(record.body)
+
+    def broken() -> None:
+        raise RuntimeError("alongside")
+
+    if workers > 1:
+        processor = ConcurrentBatchProcessor(workers, alongside=broken)
+        with pytest.raises(RuntimeError, match="alongside"):
+            process_partial_response(event={"Records": batch}, record_handler=slow, processor=processor)
+        assert sorted(finished) == list("abcd")  # every lane had ended when the error came out

@@ -30,6 +30,12 @@ Deferred work runs on its own pool of as many threads as the lanes', so up to tw
 threads nothing is deferred (a thread would have no next lane to take), nor on one thread (one call
 at a time is what a concurrency of 1 asks for).
 
+**Work alongside the lanes.** While the lanes run, the invoking thread has nothing to do but wait.
+``alongside`` (optional) runs there once the lanes are submitted: work that is useful to the records
+but decides nothing about them (the consumer renders the batch's emails ahead of their lanes, while
+the lanes wait for their first round trip). It must never raise for a record; the processor waits for
+every lane whatever it does.
+
 Each record runs in a copy of the invoking thread's ``contextvars`` context, so thread-safe logger keys
 set per record (the correlation id) never leak between records.
 
@@ -187,6 +193,8 @@ class ConcurrentBatchProcessor(BatchProcessor):
         that off so the response always lists exactly the failed records.
     :param pools: long-lived threads to run on (the consumer's, at least ``max_workers`` of each kind);
         None: threads of this invocation's own, ended before :meth:`process` returns.
+    :param alongside: run on the invoking thread while the lanes run (only when they run on more than
+        one thread): see "Work alongside the lanes" above.
     """
 
     def __init__(
@@ -196,8 +204,10 @@ class ConcurrentBatchProcessor(BatchProcessor):
         *,
         raise_on_entire_batch_failure: bool = False,
         pools: Pools | None = None,
+        alongside: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(EventType.SQS, raise_on_entire_batch_failure=raise_on_entire_batch_failure)
+        self._alongside = alongside
         self.max_workers = max(1, max_workers)
         self._lane_key = lane_key
         self._lock = threading.Lock()
@@ -236,7 +246,11 @@ class ConcurrentBatchProcessor(BatchProcessor):
                     run(lane)
             else:
                 futures = [pools.lanes.submit(contextvars.copy_context().run, run, lane) for lane in lanes]
-                wait(futures)  # every lane ends, whatever one of them raised
+                try:
+                    if self._alongside is not None:
+                        self._alongside()
+                finally:
+                    wait(futures)  # every lane ends, whatever one of them (or the work alongside) raised
                 for future in futures:
                     # Re-raises what a lane could not handle (a BaseException: the invocation dies,
                     # as it would on Lambda, and SQS redelivers the whole batch).

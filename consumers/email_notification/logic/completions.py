@@ -27,6 +27,12 @@ COMPLETION_HANDOFF: contextvars.ContextVar[Callable[[Callable[[], None]], bool] 
     contextvars.ContextVar("completion_handoff", default=None)
 )
 
+#: Set by the consumer around an invocation: told each time a record is about to make its first AWS
+#: call (the in-progress PutItem), so the invoking thread knows when the lanes are waiting on the network.
+ON_FIRST_CALL: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
+    "on_first_call", default=None
+)
+
 
 class ConsumerStore(MemoizedHashing):
     """``inner``'s records and semantics (conditional writes, validation), with hashes memoised and the
@@ -46,6 +52,9 @@ class ConsumerStore(MemoizedHashing):
         return self.inner._get_record(idempotency_key)
 
     def _put_record(self, data_record: DataRecord) -> None:
+        notify = ON_FIRST_CALL.get()
+        if notify is not None:
+            notify()
         self.inner._put_record(data_record)
 
     def _update_record(self, data_record: DataRecord) -> None:
