@@ -6,7 +6,8 @@ All measured side by side in one run, each point the median of several batches w
   threads (default 50: concurrency that fits a batch of up to 50). With more lanes than threads (batch
   100 at the default) each record's idempotency completion runs off its lane thread once SES accepted
   the email, so a thread spends 2 calls per record, not 3, and **up to twice the threads' calls are in
-  flight** (lanes + completions; the table says how many were); every guarantee holds (docs/consumer.md);
+  flight** (lanes + completions; the table says how many were); the invoking thread renders the emails
+  ahead of their lanes while the first round trips are in flight; every guarantee holds (docs/consumer.md);
 * **peer** — what a competent engineer writes in ten lines: Powertools' documented ``BatchProcessor`` +
   ``idempotent_function``, the records mapped over a thread pool of the *same size* as the handler's, the
   email built with the standard library (``email.message.EmailMessage``, text + HTML alternatives and
