@@ -39,7 +39,8 @@ class BuildOnce(Generic[T]):
 def settle_imports() -> None:
     """Move every object alive now to the garbage collector's permanent generation (``gc.freeze()``).
 
-    Called once, at the end of each Lambda handler module: what the import created (modules, classes,
+    Called at the end of each Lambda handler module (and once by :mod:`moviepipe.runtime.aws`, right
+    after boto3 is imported): what the import created (modules, classes,
     functions, the SDKs' tables) lives as long as the execution environment, so no collection needs to
     traverse it again. Without this, the first full collection after the import — the consumer's comes
     on its first render, when jinja2 is imported — walks all ~50,000 of those objects (~30 ms on the

@@ -181,3 +181,16 @@ def test_objects_created_after_the_freeze_are_still_collected() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "True"
+
+
+def test_the_clients_module_settles_boto3_as_soon_as_it_is_imported() -> None:
+    """moviepipe.runtime.aws freezes what is alive once boto3 is loaded (the bulk of every handler's
+    import), so the collections the rest of a handler's import triggers do not walk it."""
+    code = (
+        "import gc, sys, json; import moviepipe.runtime.aws; "
+        "print(json.dumps({'boto3': 'botocore.client' in sys.modules, 'frozen': gc.get_freeze_count(), "
+        "'tracked': len(gc.get_objects())}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    counts = json.loads(out.stdout.strip().splitlines()[-1])
+    assert counts["boto3"] and counts["frozen"] > 10_000 and counts["tracked"] < counts["frozen"] // 10
