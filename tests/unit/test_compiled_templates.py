@@ -69,3 +69,16 @@ def test_the_compiled_templates_render_what_the_sources_render(
         source = rendering._environment(jinja2.FileSystemLoader(rendering.TEMPLATES), autoescape=autoescape)
         from_source = source.get_template(compiled.name or "")
         assert rendering._render(compiled, dict(context)) == from_source.render(context)
+
+
+def test_the_package_ships_the_jinja2_the_templates_were_compiled_with() -> None:
+    """Compiled templates are specific to a Jinja2 version: the Lambda package's pin is the development
+    pin, with which the staleness test above regenerates them."""
+    root = Path(__file__).resolve().parents[2]
+    pins = [
+        line.split(";")[0].strip()
+        for lock in ("requirements.lock", "requirements-lambda.lock")
+        for line in (root / lock).read_text(encoding="utf-8").splitlines()
+        if line.lower().startswith("jinja2==")
+    ]
+    assert pins == [f"jinja2=={jinja2.__version__}"] * 2
