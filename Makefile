@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 TOOLS  := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed-$(shell cat tools/requirements.lock 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: all venv test unit lint format demo bench soak lock clean package tools check-deploy tf-check tools-lock
+.PHONY: all venv test unit lint templates format demo bench soak lock clean package tools check-deploy tf-check tools-lock
 
 all: test
 
@@ -29,6 +29,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy movie_events producers consumers moviepipe tests
+
+# The email templates precompiled by Jinja2 (what the consumer loads); a unit test fails when they are stale.
+templates: $(STAMP)
+	$(BIN)/python -m consumers.email_notification.logic.rendering
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

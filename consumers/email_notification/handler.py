@@ -26,7 +26,7 @@ from consumers.email_notification.adapters import (
 from consumers.email_notification.config import ConsumerConfig
 from consumers.email_notification.logic.consumer import EmailConsumer
 from moviepipe.runtime.aws import BOTO3_DEFAULTS, Clients
-from moviepipe.runtime.root import BuildOnce
+from moviepipe.runtime.root import BuildOnce, settle_imports
 from moviepipe.runtime.settings import process_environment
 
 if TYPE_CHECKING:
@@ -135,3 +135,7 @@ _root = BuildOnce(_from_process)
 
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return _root.get()(event, context)
+
+
+# Last: everything this import created lives as long as the process (moviepipe.runtime.root).
+settle_imports()

@@ -24,6 +24,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from moviepipe.runtime.root import settle_imports
 from moviepipe.runtime.settings import Env
 
 if TYPE_CHECKING:
@@ -175,3 +176,10 @@ def describe_error(exc: BaseException) -> str:
 #: gets. Shared because a session loads the service models once; a session per call would pay it each
 #: time (it is the slow part of creating a client).
 BOTO3_DEFAULTS: Final = Clients()
+
+
+# boto3 and botocore, with what was imported before them, are the bulk of every handler's import: settled
+# as soon as they are loaded, so the collections the rest of the import triggers skip them (the movies
+# API's import otherwise crosses a full collection of everything while loading Powertools' event handler).
+# Each handler settles again when its import ends.
+settle_imports()

@@ -30,6 +30,9 @@ class Env:
     LEGACY_DEDUP_WINDOW_SECONDS: Final = "LEGACY_DEDUP_WINDOW_SECONDS"
     #: "true": the movies API's strict mode (If-Match required to replace or delete).
     MOVIES_API_REQUIRE_IF_MATCH: Final = "MOVIES_API_REQUIRE_IF_MATCH"
+    #: Read by pydantic itself: ``__all__`` skips its plugin discovery (a scan of every installed
+    #: distribution's entry points) on the first model build; no function uses a pydantic plugin.
+    PYDANTIC_DISABLE_PLUGINS: Final = "PYDANTIC_DISABLE_PLUGINS"
     # Standard AWS SDK variables, honoured by boto3 itself.
     AWS_ENDPOINT_URL: Final = "AWS_ENDPOINT_URL"
     AWS_REGION: Final = "AWS_REGION"

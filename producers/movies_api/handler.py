@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from moviepipe.runtime.aws import Clients
-from moviepipe.runtime.root import BuildOnce
+from moviepipe.runtime.root import BuildOnce, settle_imports
 from moviepipe.runtime.settings import ConfigurationError, Env, process_environment
 from producers.movies_api.config import ApiConfig
 from producers.movies_api.idempotency import IdempotentCreate
@@ -72,3 +72,7 @@ _root = BuildOnce(_from_process)
 
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return _root.get()(event, context)
+
+
+# Last: everything this import created lives as long as the process (moviepipe.runtime.root).
+settle_imports()

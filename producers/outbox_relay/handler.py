@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from movie_events.models import build_models
 from moviepipe.runtime.aws import Clients
-from moviepipe.runtime.root import BuildOnce
+from moviepipe.runtime.root import BuildOnce, settle_imports
 from moviepipe.runtime.settings import Env, process_environment, require_env
 from producers.outbox_relay.processor import OutboxBatchProcessor, relay
 from producers.publisher import EventPublisher
@@ -68,3 +68,7 @@ _root = BuildOnce(_from_process)
 
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return _root.get()(event, context)
+
+
+# Last: everything this import created lives as long as the process (moviepipe.runtime.root).
+settle_imports()

@@ -102,11 +102,15 @@ def test_every_functions_environment_resolves_to_the_created_resources(aws: Embe
     assert consumer[Env.DEAD_LETTER_QUEUE_URL] == provisioned.queues["email_dlq"].url
     assert consumer[Env.IDEMPOTENCY_TABLE_NAME] == provisioned.tables["idempotency"].name
     assert consumer[Env.EMAIL_RECIPIENTS] == "a@example.com,b@example.com"
-    assert provisioned.environment("outbox_relay") == {Env.EVENTS_TOPIC_ARN: provisioned.topics["events"]}
+    assert provisioned.environment("outbox_relay") == {
+        Env.EVENTS_TOPIC_ARN: provisioned.topics["events"],
+        Env.PYDANTIC_DISABLE_PLUGINS: "__all__",
+    }
     assert provisioned.environment("movies_api") == {
         Env.MOVIES_TABLE_NAME: provisioned.tables["movies"].name,
         Env.IDEMPOTENCY_TABLE_NAME: provisioned.tables["idempotency"].name,
         Env.MOVIES_API_IDEMPOTENCY_TTL_SECONDS: str(Resources.MOVIES_API_IDEMPOTENCY_TTL_SECONDS),
         Env.MOVIES_API_REQUIRE_IF_MATCH: "false",
+        Env.PYDANTIC_DISABLE_PLUGINS: "__all__",
     }
     assert consumer[Env.LEGACY_DEDUP_WINDOW_SECONDS] == str(Resources.LEGACY_DEDUP_WINDOW_SECONDS)

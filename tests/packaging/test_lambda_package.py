@@ -78,6 +78,13 @@ IMPORT_EVERY_HANDLER = textwrap.dedent(
     environment = jinja2.Environment(autoescape=True)
     templates = sorted(pathlib.Path(package).rglob("*.j2"))
     report["templates"] = [environment.from_string(path.read_text()).render() is not None for path in templates]
+    # The consumer renders from the precompiled templates shipped in the package.
+    from consumers.email_notification.logic import rendering
+    email = rendering.render(event, sender="movies@example.com")
+    report["compiled_templates"] = {
+        "origins": [t.filename for t in rendering._templates()],
+        "renders": "Up" in email.text and "Up" in email.html,
+    }
     print(json.dumps(report))
     """
 )
@@ -127,6 +134,11 @@ def test_every_handler_imports_from_the_package_with_nothing_else_but_boto3(
     ]
     assert report["event_type"] == "MovieCreated"
     assert report["templates"] and all(report["templates"])
+    compiled = report["compiled_templates"]
+    assert compiled["renders"]
+    assert [Path(origin).relative_to(unzipped).parent.as_posix() for origin in compiled["origins"]] == [
+        "consumers/email_notification/templates/compiled"
+    ] * 2
 
 
 def test_the_package_holds_the_handlers_and_runtime_dependencies_but_not_boto3_the_cli_or_tests(

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+import sys
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from consumers.email_notification.adapters.dlq import MAX_ERROR_MESSAGE_LENGTH, dead_letter_attributes
+from consumers.email_notification.adapters.dlq import (
+    _NOT_XML,
+    MAX_ERROR_MESSAGE_LENGTH,
+    dead_letter_attributes,
+)
 from consumers.email_notification.logic.failures import Failure, Kind
 from tests.support.fakes import sqs_record
 
@@ -56,3 +62,12 @@ def test_previous_error_attributes_are_replaced_on_a_second_failure() -> None:
     record = with_attributes(1)
     record.raw_event["messageAttributes"]["ErrorCode"] = {"stringValue": "Old", "dataType": "String"}
     assert dead_letter_attributes(record, FAILURE)["ErrorCode"]["StringValue"] == "SchemaValidation"
+
+
+def test_not_xml_is_exactly_the_complement_of_the_xml_character_range() -> None:
+    """The cheap-to-compile class matches exactly the code points outside XML 1.0's Char production
+    (what SQS accepts), checked on every code point against that production written as a negated class."""
+    xml_char = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+    every = "".join(map(chr, range(sys.maxunicode + 1)))
+    assert _NOT_XML.findall(every) == xml_char.findall(every)
+    assert len(_NOT_XML.findall(every)) == 0x20 - 3 + 0x800 + 2  # C0 less TAB/LF/CR, surrogates, FFFE/FFFF

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -118,7 +121,10 @@ def test_document_is_keyed_plain_json() -> None:
     document = deployment_document()
     assert json.loads(json.dumps(document)) == document
     assert set(document["functions"]) == {f.key for f in DEPLOYMENT.functions}
-    assert document["functions"]["outbox_relay"]["environment"] == {"EVENTS_TOPIC_ARN": "topic.events.arn"}
+    assert document["functions"]["outbox_relay"]["environment"] == {
+        "EVENTS_TOPIC_ARN": "topic.events.arn",
+        "PYDANTIC_DISABLE_PLUGINS": "setting.pydantic_disable_plugins.value",
+    }
     assert document["queues"]["email"]["name"] == Resources.EMAIL_QUEUE
 
 
@@ -141,3 +147,34 @@ def test_cli_config_uses_the_mirror_only_when_there_is_one(tmp_path: Path) -> No
     assert "plugin_cache_dir" in with_mirror
     without = cli_config(None, tmp_path / "cache")
     assert "provider_installation" not in without and "plugin_cache_dir" in without
+
+
+@pytest.mark.parametrize("function", DEPLOYMENT.functions, ids=lambda f: f.key)
+def test_every_function_runs_without_pydantic_plugin_discovery(function: Function) -> None:
+    """Each function is deployed with PYDANTIC_DISABLE_PLUGINS=__all__; with it, building the models
+    the function validates with never scans the installed distributions for plugins."""
+    assert resolve(function.environment[Env.PYDANTIC_DISABLE_PLUGINS]) == "__all__"
+    module = function.handler.rpartition(".")[0]
+    code = (
+        "import importlib.metadata as md\n"
+        "def scan(*args, **kwargs): raise AssertionError('pydantic scanned for plugins')\n"
+        "md.entry_points = scan\n"
+        "import pydantic.plugin._loader as loader; loader.entry_points = scan\n"
+        f"import {module}\n"
+        "from movie_events.models import MovieCreated, build_models; build_models()\n"
+        "MovieCreated(data={'id': 'm', 'title': 'T', 'rating': 1, 'genres': []})\n"
+        "print('ok')"
+    )
+    environment = {
+        **os.environ,
+        Env.PYDANTIC_DISABLE_PLUGINS: resolve(function.environment[Env.PYDANTIC_DISABLE_PLUGINS]),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=environment, check=False
+    )
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr
+    environment.pop(Env.PYDANTIC_DISABLE_PLUGINS)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=environment, check=False
+    )
+    assert "pydantic scanned for plugins" in out.stderr  # without it, the scan the setting saves

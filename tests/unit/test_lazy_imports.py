@@ -146,3 +146,51 @@ def test_build_models_completes_every_contract_model_and_is_idempotent() -> None
         *models.EVENT_CLASSES.values(),
     ):
         assert model.__pydantic_complete__, model
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "consumers.email_notification.handler",
+        "producers.movies_api.handler",
+        "producers.outbox_relay.handler",
+    ],
+)
+def test_each_handler_import_ends_by_freezing_what_it_created(module: str) -> None:
+    """The last thing a handler module does (moviepipe.runtime.root.settle_imports): the objects its
+    import created go to the collector's permanent generation, so the first invocation's collections
+    (the consumer's on its first render) and every later one do not walk them again."""
+    code = (
+        "import gc, sys, json; before = gc.get_freeze_count(); "
+        f"import {module}; frozen = gc.get_freeze_count(); "
+        "print(json.dumps({'before': before, 'frozen': frozen, 'tracked': len(gc.get_objects())}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    counts = json.loads(out.stdout.strip().splitlines()[-1])
+    assert counts["before"] == 0
+    assert counts["frozen"] > 10_000  # the SDKs, Powertools, pydantic and our modules
+    assert counts["tracked"] < counts["frozen"] // 10  # what the collector still walks: nearly nothing
+
+
+def test_objects_created_after_the_freeze_are_still_collected() -> None:
+    code = (
+        "import gc, weakref, producers.outbox_relay.handler\n"
+        "class Cycle: pass\n"
+        "a = Cycle(); a.me = a; ref = weakref.ref(a); del a\n"
+        "gc.collect(); print(ref() is None)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "True"
+
+
+def test_the_clients_module_settles_boto3_as_soon_as_it_is_imported() -> None:
+    """moviepipe.runtime.aws freezes what is alive once boto3 is loaded (the bulk of every handler's
+    import), so the collections the rest of a handler's import triggers do not walk it."""
+    code = (
+        "import gc, sys, json; import moviepipe.runtime.aws; "
+        "print(json.dumps({'boto3': 'botocore.client' in sys.modules, 'frozen': gc.get_freeze_count(), "
+        "'tracked': len(gc.get_objects())}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    counts = json.loads(out.stdout.strip().splitlines()[-1])
+    assert counts["boto3"] and counts["frozen"] > 10_000 and counts["tracked"] < counts["frozen"] // 10

@@ -185,6 +185,11 @@ def test_sources_are_the_handler_packages_with_their_templates_and_without_byte_
     } == {"moviepipe/__init__.py"}
     assert "consumers/email_notification/templates/email.txt.j2" in copied
     assert "consumers/email_notification/templates/email.html.j2" in copied
+    # The precompiled templates the consumer renders from (a ModuleLoader over this folder).
+    compiled = {
+        name for name in copied if name.startswith("consumers/email_notification/templates/compiled/")
+    }
+    assert len(compiled) == 2 and all(name.endswith(".py") for name in compiled)
     for module, _ in packaging.HANDLERS:
         assert module.replace(".", "/") + ".py" in copied
     assert not [name for name in copied if "__pycache__" in name or name.endswith(".pyc")]

@@ -34,8 +34,11 @@ MAX_ATTRIBUTES = MAX_MESSAGE_ATTRIBUTES
 OVERFLOW = OVERFLOW_ATTRIBUTES
 RESERVED = DEAD_LETTER_ATTRIBUTES
 
-# Characters SQS refuses in strings (it accepts the XML 1.0 character range only).
-_NOT_XML = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Characters SQS refuses in strings: it accepts the XML 1.0 character range only (#x9, #xA, #xD,
+# #x20-#xD7FF, #xE000-#xFFFD, #x10000-#x10FFFF), so these are the code points outside it, written as the
+# complement's ranges: the negated class over the accepted ranges takes ~9 ms to compile at import (its
+# charset spans every code point), this one well under 1 ms. A test holds the two equal on every code point.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 class SqsDeadLetterQueue:
