@@ -25,6 +25,7 @@ API needs only :class:`DataRecord`, and its cold start should not pay for batch 
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Final
 
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
@@ -78,9 +79,14 @@ def process_record(processor: BatchProcessor, record: dict[str, Any]) -> tuple[A
     return result
 
 
+@lru_cache(maxsize=64)
 def plain_fields(compiled: Any) -> tuple[str, tuple[str, ...]] | None:
     """The shape of a compiled jmespath expression when it only reads top-level fields: ``("field",
-    (name,))`` for ``name``, ``("list", names)`` for ``[a, b]``; None for anything else."""
+    (name,))`` for ``name``, ``("list", names)`` for ``[a, b]``; None for anything else.
+
+    Cached per compiled expression (jmespath's ``ParsedResult`` hashes by identity, and the cache holds
+    it, so an id is never reused): a layer's expressions are compiled once when it is configured, and
+    reading their shape twice per record was ~1 % of the consumer's CPU per record."""
     node = getattr(compiled, "parsed", None)
     if not isinstance(node, dict):
         return None
