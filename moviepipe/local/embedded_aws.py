@@ -24,7 +24,7 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from moviepipe.local import fast_headers, moto_speedups
+from moviepipe.local import moto_speedups
 from moviepipe.local.aws_process import MotoProcess, MotoProxy
 from moviepipe.local.faults import FaultInjector
 from moviepipe.local.in_process import InProcessTransport
@@ -123,8 +123,6 @@ class EmbeddedAWS:
         # werkzeug logs every request at INFO; the local stack prints what matters itself.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         if self._moto is not None and self._proxy is not None:
-            # The proxy's http.client parses every answer of moto's process: the same headers, cheaper.
-            fast_headers.install()
             self._proxy.port = self._moto.start().port
         try:
             server = make_wsgi_server(

@@ -13,13 +13,8 @@ continuation line, a line without a colon, a stray CR, a mail ``From `` line —
 library's parser, unchanged, so odd input is handled exactly as before. tests/unit/test_fast_headers.py
 compares the two on hypothesis-generated header blocks.
 
-Installed in moto's child process (:func:`moviepipe.local.aws_process.serve`), where ``http.server``
-parses every request's headers with it, and in the local stack's process when moto runs in its own
-(:meth:`moviepipe.local.embedded_aws.EmbeddedAWS.start`), where the proxy's ``http.client`` parses every
-answer of moto's process with it: that was about 6 % of the stack process's CPU in a paced profile. It
-builds the same message as the standard library's, so every other user of ``http.client`` in that
-process (urllib3 under botocore's HTTP clients) gets the same headers as before. Never installed outside
-the local stack: the CLI and the handlers on AWS keep the standard library's.
+Installed only in moto's child process (:func:`moviepipe.local.aws_process.serve`), whose every module
+is ours to configure; the process that runs the handlers keeps the standard library's.
 """
 
 from __future__ import annotations
@@ -28,9 +23,6 @@ import email.parser
 import http.client
 import re
 from typing import Any, BinaryIO
-
-#: The standard library's function, as imported (before any :func:`install`): the fallback's oracle.
-STDLIB_PARSE_HEADERS = http.client.parse_headers
 
 #: A line the feed parser reads as one ``Name: value`` header (its own ``headerRE``, minus the cases it
 #: treats specially, which go to the standard parser).
@@ -54,9 +46,5 @@ def parse_headers(fp: BinaryIO, _class: type[http.client.HTTPMessage] = http.cli
 
 
 def install() -> None:
-    """Make ``http.server`` (and ``http.client``) in this process use :func:`parse_headers` (idempotent)."""
+    """Make ``http.server`` (and ``http.client``) in this process use :func:`parse_headers`."""
     http.client.parse_headers = parse_headers  # type: ignore[assignment]
-
-
-def installed() -> bool:
-    return http.client.parse_headers is parse_headers

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from moviepipe.local import fast_headers
 from moviepipe.local.embedded_aws import EmbeddedAWS
 from moviepipe.local.in_process import InProcessTransport
 
@@ -136,13 +135,3 @@ def test_concurrent_receivers_never_get_the_same_message(separate: EmbeddedAWS) 
         bodies = [body for got in pool.map(drain, range(8)) for body in got]
     counts = Counter(bodies)
     assert len(counts) == total and set(counts.values()) == {1}, counts.most_common(3)
-
-
-def test_the_proxy_parses_moto_answers_with_the_fast_header_parser(separate: EmbeddedAWS) -> None:
-    """With moto in its own process, the stack's process parses the proxy's answers with fast_headers
-    (the same message as the standard library's: tests/unit/test_fast_headers.py), and they still
-    arrive whole: headers botocore reads (the request id) and the body."""
-    assert fast_headers.installed()
-    answer = separate.clients().sqs().list_queues()
-    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200
-    assert answer["ResponseMetadata"]["RequestId"]
