@@ -6,12 +6,10 @@ from __future__ import annotations
 import http.client
 import socket
 import threading
-from collections.abc import Iterator
 
 import pytest
 
 from moviepipe.local.aws_process import _Connection, _request_bytes
-from moviepipe.local.fast_headers import STDLIB_PARSE_HEADERS
 
 
 class _Server:
@@ -50,13 +48,6 @@ class _Server:
 
     def close(self) -> None:
         self._listener.close()
-
-
-@pytest.fixture
-def stdlib_headers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """http.client with its own header parser, whether or not a local stack installed fast_headers."""
-    monkeypatch.setattr(http.client, "parse_headers", STDLIB_PARSE_HEADERS)
-    yield
 
 
 REQUESTS = [
@@ -114,7 +105,6 @@ ANSWERS = [
 
 
 @pytest.mark.parametrize("answer", ANSWERS)
-@pytest.mark.usefixtures("stdlib_headers")
 def test_answers_read_as_http_client_reads_them(answer: bytes) -> None:
     server = _Server(answer)
     try:
