@@ -32,6 +32,7 @@ import http.client
 import logging
 import os
 import select
+import socket
 import subprocess
 import sys
 import threading
@@ -125,13 +126,18 @@ class MotoProxy:
     at a time, at most :attr:`max_idle` kept. A reused connection the child closed meanwhile (its idle
     timeout) is noticed before use, or — if it closed as the request went out, before reading it — the
     request is sent once more on a new connection; a new connection's failure is the request's failure.
+
+    It speaks HTTP/1.1 itself (:class:`_Connection`), not through ``http.client``: the child is ours and
+    answers every request with its length in one write (or closes), so a request is one ``sendall`` and
+    an answer a status line, header lines and that many bytes. ``http.client`` built and parsed the same
+    bytes with far more work per request: about a sixth of the stack process's CPU in a paced profile.
     """
 
     max_idle = 32
 
     def __init__(self, host: str, port: int, timeout: float = 60.0) -> None:
         self.host, self.port, self.timeout = host, port, timeout
-        self._idle: list[http.client.HTTPConnection] = []
+        self._idle: list[_Connection] = []
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -139,29 +145,29 @@ class MotoProxy:
         body = environ["wsgi.input"].read(length) if length else b""
         path = environ.get("RAW_URI") or environ.get("REQUEST_URI") or _path(environ)
         method, headers = str(environ["REQUEST_METHOD"]), _headers(environ)
+        request = _request_bytes(method, str(path), headers, body, f"{self.host}:{self.port}")
         connection, reused = self._take()
         try:
             try:
-                response = _exchange(connection, method, str(path), body, headers)
+                answer = connection.exchange(request, head=method == "HEAD")
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
                 if not reused:
                     raise
                 # The child closed this idle connection as we sent: the request was not read.
                 connection.close()
                 connection = self._new()
-                response = _exchange(connection, method, str(path), body, headers)
-            payload = response.read()
+                answer = connection.exchange(request, head=method == "HEAD")
         except BaseException:
             connection.close()
             raise
-        if response.will_close:
+        status, out, payload, will_close = answer
+        if will_close:
             connection.close()
         else:
             self._give_back(connection)
-        out = [(k, v) for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP]
-        out = [(k, v) for k, v in out if k.lower() != "content-length"]
+        out = [(k, v) for k, v in out if k.lower() not in _HOP_BY_HOP and k.lower() != "content-length"]
         out.append(("Content-Length", str(len(payload))))
-        start_response(f"{response.status} {response.reason}", out)
+        start_response(status, out)
         return [payload]
 
     def close(self) -> None:
@@ -171,20 +177,20 @@ class MotoProxy:
         for connection in idle:
             connection.close()
 
-    def _new(self) -> http.client.HTTPConnection:
-        return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+    def _new(self) -> _Connection:
+        return _Connection(self.host, self.port, self.timeout)
 
-    def _take(self) -> tuple[http.client.HTTPConnection, bool]:
+    def _take(self) -> tuple[_Connection, bool]:
         while True:
             with self._lock:
                 connection = self._idle.pop() if self._idle else None
             if connection is None:
                 return self._new(), False
-            if not _dropped(connection):
+            if not connection.dropped():
                 return connection, True
             connection.close()
 
-    def _give_back(self, connection: http.client.HTTPConnection) -> None:
+    def _give_back(self, connection: _Connection) -> None:
         with self._lock:
             if len(self._idle) < self.max_idle:
                 self._idle.append(connection)
@@ -192,23 +198,104 @@ class MotoProxy:
         connection.close()
 
 
-def _exchange(
-    connection: http.client.HTTPConnection, method: str, path: str, body: bytes, headers: dict[str, str]
-) -> http.client.HTTPResponse:
-    connection.request(method, path, body=body, headers=headers)
-    return connection.getresponse()
+#: The longest status or header line read from the child, and the most header lines (http.client's).
+_MAX_LINE = 65536
+_MAX_HEADERS = 100
 
 
-def _dropped(connection: http.client.HTTPConnection) -> bool:
-    """Whether an idle connection was closed by the other end (readable with nothing pending = EOF)."""
-    sock = connection.sock
-    if sock is None:
-        return True
-    try:
-        readable, _, _ = select.select([sock], [], [], 0)
-    except (OSError, ValueError):
-        return True
-    return bool(readable)
+def _request_bytes(method: str, path: str, headers: dict[str, str], body: bytes, host: str) -> bytes:
+    """The request as ``http.client`` sent it: the request line; ``Host`` and ``Accept-Encoding`` unless
+    the headers have them; ``Content-Length`` where the headers have it, else first of theirs (the
+    body's length either way); the headers; the body."""
+    names = {k.lower() for k in headers}
+    lines = [f"{method} {path} HTTP/1.1"]
+    if "host" not in names:
+        lines.append(f"Host: {host}")
+    if "accept-encoding" not in names:
+        lines.append("Accept-Encoding: identity")
+    if "content-length" not in names:
+        lines.append(f"Content-Length: {len(body)}")
+    lines.extend(f"{k}: {len(body) if k.lower() == 'content-length' else v}" for k, v in headers.items())
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+class _Connection:
+    """One HTTP/1.1 connection to the child: a request out in one write, its answer read back whole."""
+
+    def __init__(self, host: str, port: int, timeout: float) -> None:
+        self._address, self._timeout = (host, port), timeout
+        self._sock: socket.socket | None = None
+        self._file: IO[bytes] | None = None
+
+    def exchange(
+        self, request: bytes, *, head: bool = False
+    ) -> tuple[str, list[tuple[str, str]], bytes, bool]:
+        """Send ``request``; the answer's status line (``"200 OK"``), headers, body and whether the
+        connection must close after it. An empty answer (the child closed the connection unread) is
+        :class:`http.client.RemoteDisconnected`, as ``http.client`` reports it."""
+        if self._sock is None:
+            self._sock = socket.create_connection(self._address, self._timeout)
+            self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._file = self._sock.makefile("rb")
+        assert self._file is not None
+        self._sock.sendall(request)
+        line = self._file.readline(_MAX_LINE + 1)
+        if not line:
+            raise http.client.RemoteDisconnected("Remote end closed connection without response")
+        if len(line) > _MAX_LINE:
+            raise http.client.LineTooLong("status line")
+        version, _, rest = line.decode("iso-8859-1").rstrip("\r\n").partition(" ")
+        code, _, reason = rest.partition(" ")
+        if not version.startswith("HTTP/") or not (code.isdigit() and len(code) == 3):
+            raise http.client.BadStatusLine(line.decode("iso-8859-1"))
+        headers: list[tuple[str, str]] = []
+        length: int | None = None
+        will_close = version == "HTTP/1.0"
+        while True:
+            raw = self._file.readline(_MAX_LINE + 1)
+            if len(raw) > _MAX_LINE:
+                raise http.client.LineTooLong("header line")
+            if raw in (b"\r\n", b"\n", b""):
+                break
+            if len(headers) >= _MAX_HEADERS:
+                raise http.client.HTTPException(f"got more than {_MAX_HEADERS} headers")
+            name, colon, value = raw.decode("iso-8859-1").partition(":")
+            if not colon:
+                raise http.client.HTTPException(f"malformed header line {raw!r}")
+            value = value.lstrip(" \t").rstrip("\r\n")  # as http.client's parser (compat32) reads it
+            lowered = name.lower()
+            if lowered == "content-length":
+                length = int(value)
+            elif lowered == "connection" and "close" in value.lower():
+                will_close = True
+            headers.append((name, value))
+        status = int(code)
+        if head or 100 <= status < 200 or status in (204, 304):
+            payload = b""
+        elif length is not None:
+            payload = self._file.read(length)
+            if len(payload) < length:
+                raise http.client.IncompleteRead(payload, length - len(payload))
+        else:  # no length: the body runs to the connection's end
+            payload, will_close = self._file.read(), True
+        return f"{code} {reason.strip()}", headers, payload, will_close
+
+    def dropped(self) -> bool:
+        """Whether this idle connection was closed by the other end (readable, nothing pending: EOF)."""
+        if self._sock is None:
+            return True
+        try:
+            readable, _, _ = select.select([self._sock], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        return bool(readable)
+
+    def close(self) -> None:
+        file, sock, self._file, self._sock = self._file, self._sock, None, None
+        if file is not None:
+            file.close()
+        if sock is not None:
+            sock.close()
 
 
 def _path(environ: dict[str, Any]) -> str:
