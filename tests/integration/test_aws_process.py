@@ -93,6 +93,7 @@ import os, signal, sys
 from moviepipe.local.embedded_aws import EmbeddedAWS
 server = EmbeddedAWS(own_process=True).start()
 print(server.moto_pid, flush=True)
+sys.stdin.readline()  # the test has seen the child alive: now end, as asked
 how = sys.argv[1]
 if how == "sigkill":
     os.kill(os.getpid(), signal.SIGKILL)
@@ -107,12 +108,20 @@ def test_the_child_never_outlives_its_parent(how: str) -> None:
     """Killed (SIGKILL: no clean-up runs), ended by an uncaught exception, Ctrl-C, or SIGTERM: the child
     goes too."""
     parent = subprocess.Popen(
-        [sys.executable, "-c", SCRIPT, how], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", SCRIPT, how],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
-        assert parent.stdout is not None
+        assert parent.stdin is not None and parent.stdout is not None
         child = int(parent.stdout.readline())
+        # The parent waits for this line before it ends: checking the child while the parent may already
+        # be dying (SIGKILL, exception) raced with the very clean-up under test.
         assert alive(child)
+        parent.stdin.write("go\n")
+        parent.stdin.flush()
         if how in ("sigint", "sigterm"):
             parent.send_signal(signal.SIGINT if how == "sigint" else signal.SIGTERM)
         # A liveness bound, not a speed figure: the clean-up takes well under a second alone, but the
