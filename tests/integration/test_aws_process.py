@@ -89,7 +89,7 @@ def test_stop_ends_the_child_and_frees_the_port() -> None:
 
 
 SCRIPT = """
-import os, signal, sys
+import os, signal, sys, time
 from moviepipe.local.embedded_aws import EmbeddedAWS
 server = EmbeddedAWS(own_process=True).start()
 print(server.moto_pid, flush=True)
@@ -99,7 +99,8 @@ if how == "sigkill":
     os.kill(os.getpid(), signal.SIGKILL)
 if how == "exception":
     raise RuntimeError("a test failed and nobody stopped the stack")
-signal.pause()
+while True:  # not signal.pause(): a signal that lands just before it is handled only by the next one
+    time.sleep(0.1)
 """
 
 
