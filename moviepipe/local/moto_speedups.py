@@ -19,6 +19,11 @@ places of moto that cost in proportion to things that have nothing to do with th
   methods (``inspect.getmembers``) to find each request's action, parses each UpdateExpression and
   tokenises each ConditionExpression anew, although clients send the same few again and again.
 
+* **Every request: random ids one call per character; every UpdateItem: ten walks asking their node
+  types at every node.** moto draws request ids, receipt handles and SES message ids with one
+  ``random.choice`` per character (:func:`_draw` makes the same draws inline), and its expression
+  walker rebuilds its tuple of node types at each node (:func:`_traverse` asks once per walk).
+
 And one fix that is about correctness, needed once the local stack polls a queue from two threads:
 
 * **ReceiveMessage was not atomic.** moto selects messages with no lock, so two receives at once could
@@ -48,6 +53,8 @@ so), and a test fails so whoever upgrades moto re-reads moto's code and re-pins.
 from __future__ import annotations
 
 import logging
+import random
+import string
 import threading
 from collections import deque
 from typing import Any
@@ -57,10 +64,14 @@ from moto import backends
 from moto.core import responses as core_responses
 from moto.core.utils import unix_time, unix_time_millis
 from moto.dynamodb import comparisons
-from moto.dynamodb.parsing import expressions
+from moto.dynamodb.parsing import ast_nodes, expressions
+from moto.moto_api._internal import mock_random, moto_random
+from moto.ses import utils as ses_utils
 from moto.sqs import models as sqs_models
+from moto.sqs import utils as sqs_utils
 
 log = logging.getLogger(__name__)
+_ast: Any = ast_nodes  # moto's module is untyped
 
 #: The moto release whose code these fixes were read against (requirements.lock pins it).
 WRITTEN_FOR = "5.2.5"
@@ -217,6 +228,94 @@ def _cached_condition_lex(stock: Any) -> Any:
 _EXPRESSION_CACHE = 1024
 
 
+def _traverse(self: Any, node: Any) -> Any:
+    """``DepthFirstTraverser.traverse`` asking once per traversal which node types it processes.
+
+    Why: moto's traversal calls ``nodes_to_be_processed()`` at every node of the tree — a new dict from
+    ``_processing_map()`` and a tuple of its keys — and an UpdateItem runs ten traversals over its tree
+    (the validators); with the deep copy before them, the validation was about a seventh of moto's
+    process in a paced profile. Every ``_processing_map`` of moto's returns the same classes each call
+    (a literal of classes to bound methods) and none overrides ``nodes_to_be_processed``, so the tuple
+    is the same at every node; the walk — order, ``pre_processing_of_child``, ``process``, the parent
+    links — is moto's line for line (``traverse_node_recursively``).
+    """
+    types = self.nodes_to_be_processed()
+    node_class = _ast.Node
+    pre = self.pre_processing_of_child
+    process = self.process
+
+    def walk(node: Any, child_id: int = -1) -> Any:
+        if isinstance(node, node_class):
+            parent_node = node.parent
+            if node.children is not None:
+                for i, child_node in enumerate(node.children):
+                    pre(node, i)
+                    walk(child_node, i)
+            if isinstance(node, types):
+                node = process(node)
+                node.parent = parent_node
+                if parent_node:
+                    parent_node.children[child_id] = node
+        return node
+
+    return walk(node)
+
+
+def _draw(rnd: random.Random, pool: str, length: int) -> str:
+    """``"".join(rnd.choice(pool) for _ in range(length))``, drawing the very same numbers.
+
+    Why: moto makes every request id (52 characters), SQS receipt handle (185) and SES message id (54)
+    one ``choice`` at a time — two Python calls and a ``getrandbits`` per character, ~5 % of moto's
+    process. ``Random.choice`` is ``pool[_randbelow(len(pool))]`` and ``_randbelow`` (with
+    ``getrandbits``, as MotoRandom has it: :func:`_random_is_stock`) draws ``getrandbits(k)`` for
+    ``k = len(pool).bit_length()`` until one is below ``len(pool)``: that loop, here inline. Same draws
+    in the same order, so a seeded moto (``/moto-api/seed``) makes the same ids as before.
+    """
+    size = len(pool)
+    if not size:
+        raise IndexError("Cannot choose from an empty sequence")
+    bits, k = rnd.getrandbits, size.bit_length()
+    out = []
+    for _ in range(length):
+        r = bits(k)
+        while r >= size:
+            r = bits(k)
+        out.append(pool[r])
+    return "".join(out)
+
+
+def _random_is_stock() -> bool:
+    """Whether MotoRandom chooses as :func:`_draw` assumes (CPython's ``choice`` over ``getrandbits``)."""
+    cls: Any = moto_random.MotoRandom
+    stock: Any = random.Random
+    return bool(
+        cls.choice is stock.choice
+        and cls._randbelow is stock._randbelow_with_getrandbits
+        and cls.getrandbits is stock.getrandbits
+    )
+
+
+def _get_random_string(
+    self: Any, length: int = 20, include_digits: bool = True, lower_case: bool = False
+) -> str:
+    """``MotoRandom.get_random_string`` through :func:`_draw`."""
+    pool = string.ascii_letters
+    if include_digits:
+        pool += string.digits
+    random_str = _draw(self, pool, length)
+    return random_str.lower() if lower_case else random_str
+
+
+def _generate_receipt_handle() -> str:
+    """``moto.sqs.utils.generate_receipt_handle`` through :func:`_draw`."""
+    return _draw(mock_random, string.ascii_lowercase, 185)
+
+
+def _random_hex(length: int) -> str:
+    """``moto.ses.utils.random_hex`` through :func:`_draw` (lower-case letters, despite its name)."""
+    return _draw(mock_random, string.ascii_lowercase, length)
+
+
 #: What the fixes replace, as moto defines it (for the equivalence tests).
 STOCK: dict[str, Any] = {}
 
@@ -238,7 +337,17 @@ def _patch() -> None:
         method_names_from_class=responses.method_names_from_class,
         update_expression_make=update_parser.make,
         condition_lex=condition_parser._lex_condition_expression,
+        traverse=_ast.DepthFirstTraverser.traverse,
+        get_random_string=moto_random.MotoRandom.get_random_string,
+        generate_receipt_handle=sqs_utils.generate_receipt_handle,
+        random_hex=ses_utils.random_hex,
     )
+    _ast.DepthFirstTraverser.traverse = _traverse
+    if _random_is_stock():
+        moto_random.MotoRandom.get_random_string = _get_random_string  # type: ignore[method-assign]
+        sqs_utils.generate_receipt_handle = _generate_receipt_handle
+        sqs_models.generate_receipt_handle = _generate_receipt_handle  # type: ignore[attr-defined]
+        ses_utils.random_hex = _random_hex
     responses.method_names_from_class = _cached_method_names(responses.method_names_from_class)
     update_parser.make = _cached_update_parse(update_parser.make)
     condition_parser._lex_condition_expression = _cached_condition_lex(
