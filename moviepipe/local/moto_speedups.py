@@ -23,6 +23,10 @@ places of moto that cost in proportion to things that have nothing to do with th
   types at every node.** moto draws request ids, receipt handles and SES message ids with one
   ``random.choice`` per character (:func:`_draw` makes the same draws inline), and its expression
   walker rebuilds its tuple of node types at each node (:func:`_traverse` asks once per walk).
+* **Every request: the same names converted, a class made.** moto converts its action and SQS
+  attribute names from camel case character by character each time (remembered by name:
+  :func:`_cached_camelcase`), and Flask's debug mode, which moto's apps run in, makes a new subclass
+  of the request's ``files`` dict per request (one per class: :func:`_attach_enctype_error_multidict`).
 
 And one fix that is about correctness, needed once the local stack polls a queue from two threads:
 
@@ -59,14 +63,17 @@ import threading
 from collections import deque
 from typing import Any
 
+import flask.debughelpers
 import moto
 from moto import backends
 from moto.core import responses as core_responses
+from moto.core import utils as core_utils
 from moto.core.utils import unix_time, unix_time_millis
 from moto.dynamodb import comparisons
 from moto.dynamodb.parsing import ast_nodes, expressions
 from moto.moto_api._internal import mock_random, moto_random
 from moto.ses import utils as ses_utils
+from moto.sns import models as sns_models
 from moto.sqs import models as sqs_models
 from moto.sqs import utils as sqs_utils
 
@@ -316,6 +323,76 @@ def _random_hex(length: int) -> str:
     return _draw(mock_random, string.ascii_lowercase, length)
 
 
+def _cached_camelcase(stock: Any) -> Any:
+    """``moto.core.utils.camelcase_to_underscores``, remembered by its argument.
+
+    Why: moto converts the same few names character by character on every request — the action
+    (``call_action``), and every SQS queue attribute each time a queue's ``attributes`` are built (each
+    SendMessage, so each SNS fan-out): ~2.5 % of moto's process. The conversion depends on the string
+    alone. At most :data:`_CAMELCASE_CACHE` names are kept; anything but a non-empty ``str`` goes to
+    moto's own.
+    """
+    cache: dict[str, str] = {}
+
+    def camelcase_to_underscores(argument: str) -> str:
+        if type(argument) is not str or not argument:
+            return stock(argument)  # type: ignore[no-any-return]
+        converted = cache.get(argument)
+        if converted is None:
+            converted = stock(argument)
+            if len(cache) < _CAMELCASE_CACHE:
+                cache[argument] = converted
+        return converted
+
+    return camelcase_to_underscores
+
+
+_CAMELCASE_CACHE = 4096
+
+#: One debug subclass per ``request.files`` class (see :func:`_attach_enctype_error_multidict`).
+_enctype_classes: dict[type, type] = {}
+
+
+def _attach_enctype_error_multidict(request: Any) -> None:
+    """``flask.debughelpers.attach_enctype_error_multidict`` with one subclass per class, not per request.
+
+    Why: moto's Flask apps run in debug mode, and in debug mode Flask gives every request that is not
+    ``multipart/form-data`` — every AWS call — a new subclass of its ``files`` dict, made by a ``class``
+    statement per request, whose ``__getitem__`` explains a missing upload better (``DebugFilesKeyError``
+    when the key was sent as a form field): ~3 % of moto's process. Here the subclass is made once per
+    original class and finds the request on the instance, where Flask's finds it in its closure: the
+    same class name and module, the same ``KeyError`` or ``DebugFilesKeyError`` for the same keys.
+    """
+    files = request.files
+    if not hasattr(files, "__dict__"):
+        STOCK["attach_enctype_error_multidict"](request)
+        return
+    oldcls = files.__class__
+    newcls = _enctype_classes.get(oldcls)
+    if newcls is None:
+        newcls = _enctype_classes.setdefault(oldcls, _enctype_subclass(oldcls))
+    files.__dict__["_moviepipe_debug_request"] = request
+    files.__class__ = newcls
+
+
+def _enctype_subclass(oldcls: type) -> type:
+    error: Any = flask.debughelpers.DebugFilesKeyError
+
+    class newcls(oldcls):  # type: ignore[misc]
+        def __getitem__(self, key: str) -> Any:
+            try:
+                return super().__getitem__(key)
+            except KeyError as e:
+                request = self.__dict__["_moviepipe_debug_request"]
+                if key not in request.form:
+                    raise
+                raise error(request, key).with_traceback(e.__traceback__) from None
+
+    newcls.__name__ = oldcls.__name__
+    newcls.__module__ = oldcls.__module__
+    return newcls
+
+
 #: What the fixes replace, as moto defines it (for the equivalence tests).
 STOCK: dict[str, Any] = {}
 
@@ -341,7 +418,14 @@ def _patch() -> None:
         get_random_string=moto_random.MotoRandom.get_random_string,
         generate_receipt_handle=sqs_utils.generate_receipt_handle,
         random_hex=ses_utils.random_hex,
+        camelcase_to_underscores=core_utils.camelcase_to_underscores,
+        attach_enctype_error_multidict=flask.debughelpers.attach_enctype_error_multidict,
     )
+    camelcase = _cached_camelcase(core_utils.camelcase_to_underscores)
+    users: tuple[Any, ...] = (core_utils, responses, sqs_models, sns_models)
+    for module in users:
+        module.camelcase_to_underscores = camelcase
+    flask.debughelpers.attach_enctype_error_multidict = _attach_enctype_error_multidict
     _ast.DepthFirstTraverser.traverse = _traverse
     if _random_is_stock():
         moto_random.MotoRandom.get_random_string = _get_random_string  # type: ignore[method-assign]

@@ -291,3 +291,73 @@ def test_update_item_validates_as_stock_moto(update: tuple[str, Any, Any], item:
     fixed = _update_outcome(traverser.traverse, expression, names, values, item)
     stock = _update_outcome(moto_speedups.STOCK["traverse"], expression, names, values, item)
     assert fixed == stock
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet="aAbBzZ09_-. #", max_size=12)
+        | st.sampled_from(
+            [
+                "",
+                "SendMessage",
+                "VisibilityTimeout",
+                "ReceiveMessageWaitTimeSeconds",
+                "FifoQueue",
+                "aBC",
+                "ABc",
+            ]
+        ),
+        max_size=6,
+    )
+)
+def test_camelcase_conversions_are_stock_motos(names: list[str]) -> None:
+    from moto.core import responses, utils
+    from moto.sns import models as sns_models
+
+    stock = moto_speedups.STOCK["camelcase_to_underscores"]
+    for module in (utils, responses, sqs_models, sns_models):
+        assert module.camelcase_to_underscores is not stock, module
+    for name in names + names:  # the second time from the cache
+        assert utils.camelcase_to_underscores(name) == stock(name)
+
+
+def _debug_request(body: str, content_type: str) -> Any:
+    import flask
+
+    app = flask.Flask("enctype-test")
+    app.debug = True
+    return app, app.test_request_context("/", method="POST", data=body, content_type=content_type)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("f=1&g=2", "application/x-www-form-urlencoded"),
+        ('{"f": 1}', "application/x-amz-json-1.0"),
+        ("", "text/plain"),
+    ],
+)
+def test_debug_files_errors_are_flasks(body: str, content_type: str) -> None:
+    """In debug mode a missing upload raises what Flask's own per-request subclass raises: a KeyError,
+    or a DebugFilesKeyError (with Flask's message) when the key came as a form field."""
+    import flask.debughelpers
+
+    def outcomes(attach: Any) -> list[Any]:
+        results: list[Any] = []
+        _, context = _debug_request(body, content_type)
+        with context, mock.patch.object(flask.debughelpers, "attach_enctype_error_multidict", attach):
+            files = flask.request.files
+            results.append((type(files).__name__, type(files).__module__, len(files)))
+            for key in ("f", "g", "missing"):
+                try:
+                    files[key]
+                except Exception as exc:  # the error is the outcome compared
+                    results.append((key, type(exc).__name__, str(exc)))
+        return results
+
+    stock = outcomes(moto_speedups.STOCK["attach_enctype_error_multidict"])
+    assert outcomes(moto_speedups._attach_enctype_error_multidict) == stock
+    assert outcomes(moto_speedups._attach_enctype_error_multidict) == stock  # the cached class
+    if "x-www-form-urlencoded" in content_type:
+        assert stock[1][1] == "DebugFilesKeyError"
