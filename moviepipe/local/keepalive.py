@@ -32,6 +32,7 @@ import io
 import logging
 import socket
 import threading
+import time
 from typing import Any, ClassVar
 
 from moto.moto_server.werkzeug_app import MotoRequestHandler
@@ -129,13 +130,56 @@ class KeepAliveRequestHandler(MotoRequestHandler):
     def _answer(
         self, code: int, reason: str, headers: list[tuple[str, str]], body: bytes, *, close: bool
     ) -> None:
+        """Send the answer: the bytes ``send_response`` / ``send_header`` / ``end_headers`` wrote, built at once.
+
+        Why: http.server formats, encodes and buffers each header line in its own call, and formats the
+        ``Date`` anew for every answer: about a twentieth of moto's process. The head here is the same
+        lines in the same order — status line, ``Server``, ``Date``, the application's headers but the
+        hop-by-hop ones and its length, ``Content-Length``, ``Connection: close`` when closing, a blank
+        line — encoded as Latin-1 as http.server encodes them (tests/unit/test_keepalive_answer.py holds
+        it to http.server byte for byte); an HTTP/0.9 request goes through http.server's own calls.
+        """
+        if self.request_version == "HTTP/0.9":
+            self._answer_stock(code, reason, headers, body, close=close)
+            return
+        self.log_request(code)
+        lines = [
+            f"{self.protocol_version} {code} {reason}",
+            f"Server: {self.version_string()}",
+            f"Date: {self.date_time_string()}",
+        ]
+        for key, value in headers:
+            if key.lower() not in _HOP_BY_HOP and key.lower() != "content-length":
+                lines.append(f"{key}: {value}")
+        bodiless = self.command == "HEAD" or 100 <= code < 200 or code in (204, 304)
+        if bodiless:
+            # A HEAD's answer says the length of what a GET would send; keep the application's.
+            length = next((v for k, v in headers if k.lower() == "content-length"), None)
+            if length is not None and code not in (204, 304) and not 100 <= code < 200:
+                lines.append(f"Content-Length: {length}")
+        else:
+            lines.append(f"Content-Length: {len(body)}")
+        if close:
+            lines.append("Connection: close")
+            self.close_connection = True  # as http.server's send_header sets it
+        lines.append("\r\n")
+        self.wfile.write("\r\n".join(lines).encode("latin-1", "strict"))
+        if not bodiless:
+            self.wfile.write(body)
+        self.wfile.flush()
+        if not self.close_connection:
+            _connections(self.server).add(self.connection)  # idle again
+
+    def _answer_stock(
+        self, code: int, reason: str, headers: list[tuple[str, str]], body: bytes, *, close: bool
+    ) -> None:
+        """The answer through http.server's header calls (what :meth:`_answer` reproduces)."""
         self.send_response(code, reason)
         for key, value in headers:
             if key.lower() not in _HOP_BY_HOP and key.lower() != "content-length":
                 self.send_header(key, value)
         bodiless = self.command == "HEAD" or 100 <= code < 200 or code in (204, 304)
         if bodiless:
-            # A HEAD's answer says the length of what a GET would send; keep the application's.
             length = next((v for k, v in headers if k.lower() == "content-length"), None)
             if length is not None and code not in (204, 304) and not 100 <= code < 200:
                 self.send_header("Content-Length", length)
@@ -149,6 +193,31 @@ class KeepAliveRequestHandler(MotoRequestHandler):
         self.wfile.flush()
         if not self.close_connection:
             _connections(self.server).add(self.connection)  # idle again
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """http.server's ``Date`` value, formatted once per second.
+
+        ``email.utils.formatdate`` shows whole seconds: every instant of second ``s`` (below
+        ``s + 0.999``, so that rounding to microseconds cannot carry into the next second) gives the
+        same text, which is kept. An explicit ``timestamp``, or the last millisecond of a second, is
+        formatted as http.server formats it.
+        """
+        global _date_cache
+        if timestamp is not None:
+            return str(super().date_time_string(timestamp))
+        now = time.time()
+        second = int(now)
+        if now - second >= 0.999:
+            return str(super().date_time_string(now))
+        cached_second, text = _date_cache
+        if cached_second != second:
+            text = str(super().date_time_string(now))
+            _date_cache = (second, text)
+        return text
+
+
+#: The last ``Date`` formatted: (its whole second, its text).
+_date_cache: tuple[int, str] = (-1, "")
 
 
 def _connections(server: Any) -> _LockedSet:

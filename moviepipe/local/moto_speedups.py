@@ -19,6 +19,15 @@ places of moto that cost in proportion to things that have nothing to do with th
   methods (``inspect.getmembers``) to find each request's action, parses each UpdateExpression and
   tokenises each ConditionExpression anew, although clients send the same few again and again.
 
+* **Every request: random ids one call per character; every UpdateItem: ten walks asking their node
+  types at every node.** moto draws request ids, receipt handles and SES message ids with one
+  ``random.choice`` per character (:func:`_draw` makes the same draws inline), and its expression
+  walker rebuilds its tuple of node types at each node (:func:`_traverse` asks once per walk).
+* **Every request: the same names converted, a class made.** moto converts its action and SQS
+  attribute names from camel case character by character each time (remembered by name:
+  :func:`_cached_camelcase`), and Flask's debug mode, which moto's apps run in, makes a new subclass
+  of the request's ``files`` dict per request (one per class: :func:`_attach_enctype_error_multidict`).
+
 And one fix that is about correctness, needed once the local stack polls a queue from two threads:
 
 * **ReceiveMessage was not atomic.** moto selects messages with no lock, so two receives at once could
@@ -48,19 +57,28 @@ so), and a test fails so whoever upgrades moto re-reads moto's code and re-pins.
 from __future__ import annotations
 
 import logging
+import random
+import string
 import threading
 from collections import deque
 from typing import Any
 
+import flask.debughelpers
 import moto
 from moto import backends
 from moto.core import responses as core_responses
+from moto.core import utils as core_utils
 from moto.core.utils import unix_time, unix_time_millis
 from moto.dynamodb import comparisons
-from moto.dynamodb.parsing import expressions
+from moto.dynamodb.parsing import ast_nodes, expressions
+from moto.moto_api._internal import mock_random, moto_random
+from moto.ses import utils as ses_utils
+from moto.sns import models as sns_models
 from moto.sqs import models as sqs_models
+from moto.sqs import utils as sqs_utils
 
 log = logging.getLogger(__name__)
+_ast: Any = ast_nodes  # moto's module is untyped
 
 #: The moto release whose code these fixes were read against (requirements.lock pins it).
 WRITTEN_FOR = "5.2.5"
@@ -217,6 +235,164 @@ def _cached_condition_lex(stock: Any) -> Any:
 _EXPRESSION_CACHE = 1024
 
 
+def _traverse(self: Any, node: Any) -> Any:
+    """``DepthFirstTraverser.traverse`` asking once per traversal which node types it processes.
+
+    Why: moto's traversal calls ``nodes_to_be_processed()`` at every node of the tree — a new dict from
+    ``_processing_map()`` and a tuple of its keys — and an UpdateItem runs ten traversals over its tree
+    (the validators); with the deep copy before them, the validation was about a seventh of moto's
+    process in a paced profile. Every ``_processing_map`` of moto's returns the same classes each call
+    (a literal of classes to bound methods) and none overrides ``nodes_to_be_processed``, so the tuple
+    is the same at every node; the walk — order, ``pre_processing_of_child``, ``process``, the parent
+    links — is moto's line for line (``traverse_node_recursively``).
+    """
+    types = self.nodes_to_be_processed()
+    node_class = _ast.Node
+    pre = self.pre_processing_of_child
+    process = self.process
+
+    def walk(node: Any, child_id: int = -1) -> Any:
+        if isinstance(node, node_class):
+            parent_node = node.parent
+            if node.children is not None:
+                for i, child_node in enumerate(node.children):
+                    pre(node, i)
+                    walk(child_node, i)
+            if isinstance(node, types):
+                node = process(node)
+                node.parent = parent_node
+                if parent_node:
+                    parent_node.children[child_id] = node
+        return node
+
+    return walk(node)
+
+
+def _draw(rnd: random.Random, pool: str, length: int) -> str:
+    """``"".join(rnd.choice(pool) for _ in range(length))``, drawing the very same numbers.
+
+    Why: moto makes every request id (52 characters), SQS receipt handle (185) and SES message id (54)
+    one ``choice`` at a time — two Python calls and a ``getrandbits`` per character, ~5 % of moto's
+    process. ``Random.choice`` is ``pool[_randbelow(len(pool))]`` and ``_randbelow`` (with
+    ``getrandbits``, as MotoRandom has it: :func:`_random_is_stock`) draws ``getrandbits(k)`` for
+    ``k = len(pool).bit_length()`` until one is below ``len(pool)``: that loop, here inline. Same draws
+    in the same order, so a seeded moto (``/moto-api/seed``) makes the same ids as before.
+    """
+    size = len(pool)
+    if not size:
+        raise IndexError("Cannot choose from an empty sequence")
+    bits, k = rnd.getrandbits, size.bit_length()
+    out = []
+    for _ in range(length):
+        r = bits(k)
+        while r >= size:
+            r = bits(k)
+        out.append(pool[r])
+    return "".join(out)
+
+
+def _random_is_stock() -> bool:
+    """Whether MotoRandom chooses as :func:`_draw` assumes (CPython's ``choice`` over ``getrandbits``)."""
+    cls: Any = moto_random.MotoRandom
+    stock: Any = random.Random
+    return bool(
+        cls.choice is stock.choice
+        and cls._randbelow is stock._randbelow_with_getrandbits
+        and cls.getrandbits is stock.getrandbits
+    )
+
+
+def _get_random_string(
+    self: Any, length: int = 20, include_digits: bool = True, lower_case: bool = False
+) -> str:
+    """``MotoRandom.get_random_string`` through :func:`_draw`."""
+    pool = string.ascii_letters
+    if include_digits:
+        pool += string.digits
+    random_str = _draw(self, pool, length)
+    return random_str.lower() if lower_case else random_str
+
+
+def _generate_receipt_handle() -> str:
+    """``moto.sqs.utils.generate_receipt_handle`` through :func:`_draw`."""
+    return _draw(mock_random, string.ascii_lowercase, 185)
+
+
+def _random_hex(length: int) -> str:
+    """``moto.ses.utils.random_hex`` through :func:`_draw` (lower-case letters, despite its name)."""
+    return _draw(mock_random, string.ascii_lowercase, length)
+
+
+def _cached_camelcase(stock: Any) -> Any:
+    """``moto.core.utils.camelcase_to_underscores``, remembered by its argument.
+
+    Why: moto converts the same few names character by character on every request — the action
+    (``call_action``), and every SQS queue attribute each time a queue's ``attributes`` are built (each
+    SendMessage, so each SNS fan-out): ~2.5 % of moto's process. The conversion depends on the string
+    alone. At most :data:`_CAMELCASE_CACHE` names are kept; anything but a non-empty ``str`` goes to
+    moto's own.
+    """
+    cache: dict[str, str] = {}
+
+    def camelcase_to_underscores(argument: str) -> str:
+        if type(argument) is not str or not argument:
+            return stock(argument)  # type: ignore[no-any-return]
+        converted = cache.get(argument)
+        if converted is None:
+            converted = stock(argument)
+            if len(cache) < _CAMELCASE_CACHE:
+                cache[argument] = converted
+        return converted
+
+    return camelcase_to_underscores
+
+
+_CAMELCASE_CACHE = 4096
+
+#: One debug subclass per ``request.files`` class (see :func:`_attach_enctype_error_multidict`).
+_enctype_classes: dict[type, type] = {}
+
+
+def _attach_enctype_error_multidict(request: Any) -> None:
+    """``flask.debughelpers.attach_enctype_error_multidict`` with one subclass per class, not per request.
+
+    Why: moto's Flask apps run in debug mode, and in debug mode Flask gives every request that is not
+    ``multipart/form-data`` — every AWS call — a new subclass of its ``files`` dict, made by a ``class``
+    statement per request, whose ``__getitem__`` explains a missing upload better (``DebugFilesKeyError``
+    when the key was sent as a form field): ~3 % of moto's process. Here the subclass is made once per
+    original class and finds the request on the instance, where Flask's finds it in its closure: the
+    same class name and module, the same ``KeyError`` or ``DebugFilesKeyError`` for the same keys.
+    """
+    files = request.files
+    if not hasattr(files, "__dict__"):
+        STOCK["attach_enctype_error_multidict"](request)
+        return
+    oldcls = files.__class__
+    newcls = _enctype_classes.get(oldcls)
+    if newcls is None:
+        newcls = _enctype_classes.setdefault(oldcls, _enctype_subclass(oldcls))
+    files.__dict__["_moviepipe_debug_request"] = request
+    files.__class__ = newcls
+
+
+def _enctype_subclass(oldcls: type) -> type:
+    error: Any = flask.debughelpers.DebugFilesKeyError
+
+    class newcls(oldcls):  # type: ignore[misc]
+        def __getitem__(self, key: str) -> Any:
+            try:
+                return super().__getitem__(key)
+            except KeyError as e:
+                request = self.__dict__["_moviepipe_debug_request"]
+                if key not in request.form:
+                    raise
+                raise error(request, key).with_traceback(e.__traceback__) from None
+
+    newcls.__name__ = oldcls.__name__
+    newcls.__module__ = oldcls.__module__
+    return newcls
+
+
 #: What the fixes replace, as moto defines it (for the equivalence tests).
 STOCK: dict[str, Any] = {}
 
@@ -238,7 +414,24 @@ def _patch() -> None:
         method_names_from_class=responses.method_names_from_class,
         update_expression_make=update_parser.make,
         condition_lex=condition_parser._lex_condition_expression,
+        traverse=_ast.DepthFirstTraverser.traverse,
+        get_random_string=moto_random.MotoRandom.get_random_string,
+        generate_receipt_handle=sqs_utils.generate_receipt_handle,
+        random_hex=ses_utils.random_hex,
+        camelcase_to_underscores=core_utils.camelcase_to_underscores,
+        attach_enctype_error_multidict=flask.debughelpers.attach_enctype_error_multidict,
     )
+    camelcase = _cached_camelcase(core_utils.camelcase_to_underscores)
+    users: tuple[Any, ...] = (core_utils, responses, sqs_models, sns_models)
+    for module in users:
+        module.camelcase_to_underscores = camelcase
+    flask.debughelpers.attach_enctype_error_multidict = _attach_enctype_error_multidict
+    _ast.DepthFirstTraverser.traverse = _traverse
+    if _random_is_stock():
+        moto_random.MotoRandom.get_random_string = _get_random_string  # type: ignore[method-assign]
+        sqs_utils.generate_receipt_handle = _generate_receipt_handle
+        sqs_models.generate_receipt_handle = _generate_receipt_handle  # type: ignore[attr-defined]
+        ses_utils.random_hex = _random_hex
     responses.method_names_from_class = _cached_method_names(responses.method_names_from_class)
     update_parser.make = _cached_update_parse(update_parser.make)
     condition_parser._lex_condition_expression = _cached_condition_lex(

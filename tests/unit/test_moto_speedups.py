@@ -179,3 +179,185 @@ def _shape(node: Any) -> Any:
     if children is None:
         return (type(node).__name__, str(node))
     return (type(node).__name__, tuple(_shape(child) for child in children))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 2**64), st.integers(0, 300), st.booleans(), st.booleans())
+def test_random_strings_draw_as_stock_moto(
+    seed: int, length: int, include_digits: bool, lower_case: bool
+) -> None:
+    """The same seed gives the same request ids, receipt handles and SES message ids, and leaves the
+    random source in the same state (so a seeded moto's later ids are unchanged too)."""
+    from moto.moto_api._internal import mock_random
+    from moto.moto_api._internal.moto_random import MotoRandom
+    from moto.ses import utils as ses_utils
+    from moto.sqs import utils as sqs_utils
+
+    assert moto_speedups._random_is_stock()
+    stock, fixed = MotoRandom(seed), MotoRandom(seed)
+    assert fixed.get_random_string(length, include_digits, lower_case) == moto_speedups.STOCK[
+        "get_random_string"
+    ](stock, length, include_digits, lower_case)
+    assert fixed.getrandbits(64) == stock.getrandbits(64)
+    state = mock_random.getstate()
+    try:
+        for name, replaced in (
+            ("generate_receipt_handle", sqs_utils.generate_receipt_handle),
+            ("random_hex", lambda: ses_utils.random_hex(length)),
+        ):
+            stock_call = moto_speedups.STOCK[name]
+            mock_random.seed(seed)
+            expected = stock_call() if name == "generate_receipt_handle" else stock_call(length)
+            after = mock_random.getrandbits(64)
+            mock_random.seed(seed)
+            assert replaced() == expected, name
+            assert mock_random.getrandbits(64) == after, name
+        assert getattr(sqs_models, "generate_receipt_handle") is sqs_utils.generate_receipt_handle  # noqa: B009
+    finally:
+        mock_random.setstate(state)
+
+
+# UpdateItem cases: (expression, names, values), valid ones and ones moto rejects in each validator.
+_UPDATES = [
+    ("SET #s = :s, #e = :e", {"#s": "status", "#e": "expiry"}, {":s": {"S": "DONE"}, ":e": {"N": "5"}}),
+    ("SET #n = #n + :one", {"#n": "count"}, {":one": {"N": "1"}}),
+    ("SET #n = if_not_exists(#n, :zero) + :one", {"#n": "count"}, {":one": {"N": "1"}, ":zero": {"N": "0"}}),
+    (
+        "SET #l = list_append(if_not_exists(#l, :empty), :x)",
+        {"#l": "tags"},
+        {":empty": {"L": []}, ":x": {"L": [{"S": "a"}]}},
+    ),
+    ("SET #m.#k = :v", {"#m": "map", "#k": "key"}, {":v": {"S": "v"}}),
+    ("SET #a = :a REMOVE #b", {"#a": "a", "#b": "b"}, {":a": {"S": "x"}}),
+    ("REMOVE #b, #c[1]", {"#b": "b", "#c": "list"}, {}),
+    (
+        "ADD #n :one DELETE #set :gone",
+        {"#n": "count", "#set": "set"},
+        {":one": {"N": "1"}, ":gone": {"SS": ["x"]}},
+    ),
+    ("SET #s = :s, #s = :t", {"#s": "status"}, {":s": {"S": "a"}, ":t": {"S": "b"}}),  # overlapping paths
+    ("SET #id = :s", {"#id": "id"}, {":s": {"S": "other"}}),  # the hash key
+    ("SET #s = :missing", {"#s": "status"}, {}),  # an undefined value
+    ("SET #s = #nope.#deeper", {"#s": "status", "#nope": "nope", "#deeper": "d"}, {}),  # no such path
+    ("SET #s = :s SET #e = :e", {"#s": "status", "#e": "expiry"}, {":s": {"S": "a"}, ":e": {"N": "1"}}),
+    ("SET #n = #s + :one", {"#n": "count", "#s": "status"}, {":one": {"N": "1"}}),  # type error
+]
+_ITEMS = [
+    None,
+    {"status": {"S": "IN"}, "count": {"N": "3"}, "tags": {"L": [{"S": "t"}]}, "map": {"M": {}}},
+    {"b": {"S": "x"}, "list": {"L": [{"S": "0"}, {"S": "1"}, {"S": "2"}]}, "set": {"SS": ["x", "y"]}},
+]
+
+
+def _update_outcome(traverse: Any, expression: str, names: Any, values: Any, item: Any) -> Any:
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.parsing import ast_nodes
+
+    traverser: Any = getattr(ast_nodes, "DepthFirstTraverser")  # noqa: B009 - moto's module is untyped
+    backend: Any = DynamoDBBackend(REGION, ACCOUNT)
+    backend.create_table(
+        "t",
+        schema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        attr=[{"AttributeName": "id", "AttributeType": "S"}],
+        throughput=None,
+        billing_mode="PAY_PER_REQUEST",
+        indexes=None,
+        global_indexes=None,
+        streams=None,
+        sse_specification=None,
+        tags=None,
+        deletion_protection_enabled=False,
+        warm_throughput=None,
+    )
+    if item is not None:
+        backend.put_item("t", {"id": {"S": "k"}, **item})
+    with mock.patch.object(traverser, "traverse", traverse):
+        try:
+            updated = backend.update_item("t", {"id": {"S": "k"}}, expression, dict(names), dict(values))
+        except Exception as exc:  # the error is the outcome compared
+            return ("error", type(exc).__name__, str(exc))
+    return ("item", updated.to_json())
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.sampled_from(_UPDATES), st.sampled_from(_ITEMS))
+def test_update_item_validates_as_stock_moto(update: tuple[str, Any, Any], item: Any) -> None:
+    """UpdateItem's validators walk the tree with the node types asked once per walk: the same item
+    written, or the same error, as with moto's own walk."""
+    expression, names, values = update
+    from moto.dynamodb.parsing import ast_nodes
+
+    traverser: Any = getattr(ast_nodes, "DepthFirstTraverser")  # noqa: B009 - moto's module is untyped
+    fixed = _update_outcome(traverser.traverse, expression, names, values, item)
+    stock = _update_outcome(moto_speedups.STOCK["traverse"], expression, names, values, item)
+    assert fixed == stock
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet="aAbBzZ09_-. #", max_size=12)
+        | st.sampled_from(
+            [
+                "",
+                "SendMessage",
+                "VisibilityTimeout",
+                "ReceiveMessageWaitTimeSeconds",
+                "FifoQueue",
+                "aBC",
+                "ABc",
+            ]
+        ),
+        max_size=6,
+    )
+)
+def test_camelcase_conversions_are_stock_motos(names: list[str]) -> None:
+    from moto.core import responses, utils
+    from moto.sns import models as sns_models
+
+    stock = moto_speedups.STOCK["camelcase_to_underscores"]
+    for module in (utils, responses, sqs_models, sns_models):
+        assert module.camelcase_to_underscores is not stock, module
+    for name in names + names:  # the second time from the cache
+        assert utils.camelcase_to_underscores(name) == stock(name)
+
+
+def _debug_request(body: str, content_type: str) -> Any:
+    import flask
+
+    app = flask.Flask("enctype-test")
+    app.debug = True
+    return app, app.test_request_context("/", method="POST", data=body, content_type=content_type)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("f=1&g=2", "application/x-www-form-urlencoded"),
+        ('{"f": 1}', "application/x-amz-json-1.0"),
+        ("", "text/plain"),
+    ],
+)
+def test_debug_files_errors_are_flasks(body: str, content_type: str) -> None:
+    """In debug mode a missing upload raises what Flask's own per-request subclass raises: a KeyError,
+    or a DebugFilesKeyError (with Flask's message) when the key came as a form field."""
+    import flask.debughelpers
+
+    def outcomes(attach: Any) -> list[Any]:
+        results: list[Any] = []
+        _, context = _debug_request(body, content_type)
+        with context, mock.patch.object(flask.debughelpers, "attach_enctype_error_multidict", attach):
+            files = flask.request.files
+            results.append((type(files).__name__, type(files).__module__, len(files)))
+            for key in ("f", "g", "missing"):
+                try:
+                    files[key]
+                except Exception as exc:  # the error is the outcome compared
+                    results.append((key, type(exc).__name__, str(exc)))
+        return results
+
+    stock = outcomes(moto_speedups.STOCK["attach_enctype_error_multidict"])
+    assert outcomes(moto_speedups._attach_enctype_error_multidict) == stock
+    assert outcomes(moto_speedups._attach_enctype_error_multidict) == stock  # the cached class
+    if "x-www-form-urlencoded" in content_type:
+        assert stock[1][1] == "DebugFilesKeyError"
