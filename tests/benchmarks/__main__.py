@@ -15,6 +15,7 @@ from pathlib import Path
 from rich.console import Console
 
 import tests.benchmarks as package
+from tests.benchmarks.common import cpu_probe
 from tests.benchmarks.report import Report
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "benchmarks.md"
@@ -27,6 +28,7 @@ def main(argv: list[str]) -> int:
     report = Report(console)
     wanted = set(argv)
     failures = 0
+    report.probe("at the start", cpu_probe())
     for module_info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
         if not module_info.name.startswith("bench_"):
             continue
@@ -39,6 +41,7 @@ def main(argv: list[str]) -> int:
         report.section(title, intro)
         ok = module.run(console, report)
         failures += 0 if ok else 1
+    report.probe("at the end", cpu_probe())
     if failures:
         console.print(f"[red]{failures} benchmark(s) missed their target[/red]")
     if not wanted:

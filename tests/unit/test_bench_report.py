@@ -21,3 +21,14 @@ def test_markdown_holds_each_section_table_and_note_in_order() -> None:
     assert "| peer | a\\|b |" in page  # a pipe in a cell does not split the markdown row
     assert page.index("| handler | 61.5 |") < page.index("target met")
     assert "Machine: " in page
+
+
+def test_the_speed_probes_land_on_the_page_in_order() -> None:
+    report = Report(Console(file=io.StringIO()))
+    assert "Machine speed" not in report.markdown()  # no probe taken, no claim made
+    report.probe("at the start", 251.4)
+    report.probe("at the end", 298.6)
+    page = report.markdown()
+    assert "took 251 ms at the start and 299 ms at the end." in page
+    assert page.index("Machine: ") < page.index("Machine speed")
+
