@@ -31,4 +31,3 @@ def test_the_speed_probes_land_on_the_page_in_order() -> None:
     page = report.markdown()
     assert "took 251 ms at the start and 299 ms at the end." in page
     assert page.index("Machine: ") < page.index("Machine speed")
-
