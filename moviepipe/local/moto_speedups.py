@@ -61,6 +61,7 @@ import random
 import string
 import threading
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import flask.debughelpers
@@ -182,6 +183,24 @@ def _atomic_receive(stock: Any) -> Any:
     return receive_message
 
 
+def _remembered(stock: Callable[[Any], Any], limit: int) -> Callable[[Any], Any]:
+    """``stock`` of one hashable argument, each answer kept by its argument once computed: at most
+    ``limit`` of them (later arguments are computed every time), so a client sending ever new values
+    cannot grow the server's memory without bound. For the functions whose answer depends on the
+    argument alone and is never changed by its callers."""
+    cache: dict[Any, Any] = {}
+
+    def remembered(argument: Any) -> Any:
+        answer = cache.get(argument)
+        if answer is None:
+            answer = stock(argument)
+            if len(cache) < limit:
+                cache[argument] = answer
+        return answer
+
+    return remembered
+
+
 def _cached_method_names(stock: Any) -> Any:
     """``method_names_from_class``: moto lists a response class's methods (``inspect.getmembers``) on every
     request to look the action up; a class's methods do not change while the server runs."""
@@ -200,15 +219,10 @@ def _cached_update_parse(stock: Any) -> Any:
     """``UpdateExpressionParser.make``: the parse of an UpdateExpression depends on its text alone (the
     names and values are substituted later, by a validator that works on a deep copy of the tree), and a
     client sends the same few expressions again and again (Powertools' idempotency writes)."""
-    cache: dict[str, Any] = {}
+    parse = _remembered(stock, _EXPRESSION_CACHE)
 
     def make(cls: Any, expression: str) -> Any:
-        tree = cache.get(expression)
-        if tree is None:
-            tree = stock(expression)
-            if len(cache) < _EXPRESSION_CACHE:
-                cache[expression] = tree
-        return tree
+        return parse(expression)
 
     return classmethod(make)
 
@@ -332,17 +346,12 @@ def _cached_camelcase(stock: Any) -> Any:
     alone. At most :data:`_CAMELCASE_CACHE` names are kept; anything but a non-empty ``str`` goes to
     moto's own.
     """
-    cache: dict[str, str] = {}
+    convert = _remembered(stock, _CAMELCASE_CACHE)
 
     def camelcase_to_underscores(argument: str) -> str:
         if type(argument) is not str or not argument:
             return stock(argument)  # type: ignore[no-any-return]
-        converted = cache.get(argument)
-        if converted is None:
-            converted = stock(argument)
-            if len(cache) < _CAMELCASE_CACHE:
-                cache[argument] = converted
-        return converted
+        return convert(argument)  # type: ignore[no-any-return]
 
     return camelcase_to_underscores
 
