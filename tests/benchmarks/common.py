@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from moviepipe.local.embedded_aws import EmbeddedAWS
+from tests.benchmarks.report import PROBE_ITERATIONS, PROBE_RUNS
 from tests.support.aws import environment
 
 T = TypeVar("T")
@@ -50,11 +51,7 @@ def plain(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
 
-#: Iterations of :func:`cpu_probe`'s loop.
-PROBE_ITERATIONS = 1_000_000
-
-
-def cpu_probe(runs: int = 5) -> float:
+def cpu_probe(runs: int = PROBE_RUNS) -> float:
     """Milliseconds one core takes for a fixed pure-Python loop (the fastest of ``runs``).
 
     Why: two of the issue's targets are absolute (CPU ms per record, the local stack's events/s), and
